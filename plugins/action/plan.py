@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin behind voiceops.firewall.plan: computes the estate's flows on the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._planner import plan
+
+# Kept in step with DOCUMENTATION in plugins/modules/plan.py (a unit test compares them).
+ARGUMENT_SPEC: dict[str, Any] = {
+    "hosts": {"type": "list", "elements": "str"},
+    "catalog_paths": {"type": "list", "elements": "path"},
+    "catalog_extra": {"type": "list", "elements": "dict"},
+}
+
+GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints")
+HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
+             "voiceops_edge_zones", "ansible_host")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def _var(self, task_vars: dict[str, Any], name: str) -> Any:
+        if name not in task_vars:
+            return None
+        return self._templar.template(task_vars[name])
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            result.update(failed=True, msg="voiceops.firewall.plan: " + "; ".join(validation.error_messages))
+            return result
+        args = validation.validated_parameters
+
+        hostvars = task_vars.get("hostvars", {})
+        hosts = args["hosts"] if args["hosts"] is not None else list(task_vars.get("groups", {}).get("all", []))
+        unknown = sorted(h for h in hosts if h not in hostvars)
+        if unknown:
+            result.update(failed=True, msg="voiceops.firewall.plan: hosts: not in the inventory: %s" % ", ".join(unknown))
+            return result
+        host_vars = {}
+        for host in hosts:
+            hv = hostvars[host]
+            host_vars[host] = {key: hv[key] for key in HOST_VARS if key in hv}
+
+        global_vars = {name: self._var(task_vars, name) for name in GLOBAL_VARS}
+        global_vars = {k: v for k, v in global_vars.items() if v is not None}
+        catalog_paths = args["catalog_paths"]
+        if catalog_paths is None:
+            catalog_paths = self._var(task_vars, "voiceops_catalog_paths") or []
+        catalog_extra = args["catalog_extra"]
+        if catalog_extra is None:
+            catalog_extra = self._var(task_vars, "voiceops_catalog_extra") or []
+
+        try:
+            catalog = load_catalog(extra_paths=list(catalog_paths), extra_data=list(catalog_extra))
+            estate = build_estate(global_vars, host_vars, catalog)
+            the_plan = plan(catalog, estate)
+        except VoiceopsError as exc:
+            result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
+            return result
+
+        result.update(changed=False, plan=the_plan, summary=the_plan["summary"])
+        if the_plan["warnings"]:
+            result["warnings"] = list(the_plan["warnings"])
+        return result

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+"""Make the collection importable as ansible_collections.voiceops.firewall for unit tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _collection_root() -> Path:
+    """Find or make a directory that holds ansible_collections/voiceops/firewall -> REPO."""
+    parts = REPO.parts
+    if len(parts) >= 4 and parts[-3] == "ansible_collections" and parts[-2] == "voiceops" and parts[-1] == "firewall":
+        return Path(*parts[:-3])
+    root = REPO / ".collections"
+    link = root / "ansible_collections" / "voiceops" / "firewall"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO, target_is_directory=True)
+    return root
+
+
+sys.path.insert(0, str(_collection_root()))
+
+SEEDS = Path(os.environ.get("VOICEOPS_SEEDS", REPO.parent / "shared" / "seeds"))
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
+
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    if not SEEDS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("seed documents not found at %s (set VOICEOPS_SEEDS)" % SEEDS)
+        pytest.skip("seed documents not found at %s (set VOICEOPS_SEEDS)" % SEEDS)
+    return SEEDS
