@@ -57,7 +57,7 @@ def merge_ports(ports: Iterable[Any]) -> list[str]:
         try:
             sets.append(parse_ports(item))
         except ValueError as exc:
-            raise ViewError("merge_ports: %r is not a port or range: %s" % (item, exc)) from exc
+            raise ViewError("%r is not a port or range: %s" % (item, exc)) from exc
     return format_ports(union(*sets))
 
 

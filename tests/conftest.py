@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _collection_root() -> Path:
@@ -44,3 +44,8 @@ def seeds_dir() -> Path:
             pytest.fail("seed documents not found at %s (set VOICEOPS_SEEDS)" % SEEDS)
         pytest.skip("seed documents not found at %s (set VOICEOPS_SEEDS)" % SEEDS)
     return SEEDS
+
+
+def collection_root() -> Path:
+    """The directory that holds ansible_collections/voiceops/firewall."""
+    return _collection_root()

@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+"""The plan playbook run for real with ansible-playbook on the example inventory.
+
+- its output is pinned by golden files (regenerate with UPDATE_GOLDEN=1 and review the diff);
+- two runs give byte-identical files and the second run changes nothing;
+- bad input fails with the variable path and value, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, collection_root
+
+GOLDEN = REPO / "tests" / "golden" / "example"
+ARTEFACTS = ("plan.json", "flows.md")
+
+
+def ansible_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(collection_root())
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_LOCAL_TEMP"] = env.get("ANSIBLE_LOCAL_TEMP", "/tmp/voiceops-ansible-tmp")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def playbook(inventory: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+           str(REPO / "playbooks" / "plan.yml"), "-e", "voiceops_output_dir=%s" % out, *extra]
+    return subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan") / "out"
+    first = playbook(REPO / "inventories" / "example", out)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return out, first
+
+
+def test_plan_matches_golden_files(example_run):
+    out, _ = example_run
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for name in ARTEFACTS:
+            shutil.copyfile(out / name, GOLDEN / name)
+    for name in ARTEFACTS:
+        assert (out / name).read_bytes() == (GOLDEN / name).read_bytes(), (
+            "%s differs from tests/golden/example/%s; if the change is intended, run with UPDATE_GOLDEN=1 and review git diff" % (name, name))
+
+
+def test_second_run_is_identical_and_changes_nothing(example_run):
+    out, first = example_run
+    before = {name: (out / name).read_bytes() for name in ARTEFACTS}
+    second = playbook(REPO / "inventories" / "example", out)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "changed=0" in second.stdout
+    assert {name: (out / name).read_bytes() for name in ARTEFACTS} == before
+    assert "changed=3" in first.stdout  # folder and two files on the first run
+
+
+def test_plan_json_has_the_documented_fields(example_run):
+    out, _ = example_run
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["schema_version"] == 1
+    for flow in plan["flows"]:
+        for key in ("id", "src_zone", "dst_zone", "src", "dst", "protocol", "ports", "entry", "citation"):
+            assert key in flow, (flow["id"], key)
+        assert flow["citation"]["doc"] and flow["citation"]["section"]
+    assert [f["id"] for f in plan["flows"]] == sorted(f["id"] for f in plan["flows"])
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    result = playbook(REPO / "inventories" / "example", out, "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not out.exists()
+
+
+def _broken_inventory(tmp_path: Path, host: str, data: dict) -> Path:
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    (inv / "host_vars" / ("%s.yml" % host)).write_text(yaml.safe_dump(data))
+    return inv
+
+
+@pytest.mark.parametrize("host,data,message", [
+    ("speech01", {"voiceops_components": {"speech_server": {"params": {"rtp_ports": "40999-40000"}}}},
+     "hostvars['speech01'].voiceops_components.speech_server.params.rtp_ports: range 40999-40000 is reversed"),
+    ("timc01", {"voiceops_components": {"timc": {"params": {"sip_tls_port": 7425}}}},
+     "hostvars['timc01'].voiceops_components.timc.params.sip_tls_port: the catalog says sip_tls_port of timc is not configurable"),
+    ("lic01", {"voiceops_components": ["speechexec_licence_server"]},
+     "hostvars['lic01'].voiceops_components.speechexec_licence_server: unknown component (did you mean 'speechexec_license_server'?)"),
+    ("fs01", {"ansible_host": "192.0.2.9", "voiceops_components": ["file_server"]},
+     "hostvars['fs01'].ansible_host: fs01 is in no zone"),
+])
+def test_bad_input_fails_and_writes_nothing(tmp_path, host, data, message):
+    inv = _broken_inventory(tmp_path, host, data)
+    out = tmp_path / "out"
+    result = playbook(inv, out)
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout
+    assert not out.exists()
