@@ -16,13 +16,13 @@ description:
     returns every flow the estate needs, who talks to whom on what, and why.
   - Runs on the controller only (an action plugin); no remote host is contacted.
   - Computes the plan for the whole estate in one go from all hosts' variables. Run it once per
-    play with O(run_once=true) and hand the result to the roles.
+    play (set C(run_once) on the task) and hand the result to the roles.
   - Bad input fails the task with every problem listed, each naming the variable path and the
     value; nothing downstream runs.
   - The inventory model is described in C(docs/inventory.md), the catalog format in
     C(docs/catalog.md) and the returned plan in C(docs/plan-schema.md).
 author:
-  - voiceops.firewall maintainers
+  - voiceops.firewall maintainers (@voiceops)
 options:
   hosts:
     description:
@@ -54,6 +54,7 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 """

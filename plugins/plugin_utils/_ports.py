@@ -40,7 +40,7 @@ def _parse_port(text: object) -> int:
 def parse_range(item: object) -> PortRange:
     """Parse ``5060``, ``"5060"`` or ``"10000-59999"`` into ``(lo, hi)``."""
     if isinstance(item, str) and "-" in item:
-        lo_text, _, hi_text = item.partition("-")
+        lo_text, hi_text = item.split("-", 1)
         lo, hi = _parse_port(lo_text), _parse_port(hi_text)
         if lo > hi:
             raise PortError("range %s is reversed (start above end)" % item.strip())
@@ -54,7 +54,7 @@ def parse_ports(spec: object) -> PortSet:
     if spec is None:
         raise PortError("no ports given")
     if isinstance(spec, str) and "," in spec:
-        items: list[object] = [part for part in spec.split(",")]
+        items: list[object] = list(spec.split(","))
     elif isinstance(spec, (list, tuple)):
         items = list(spec)
     else:

@@ -78,7 +78,7 @@ def test_catalog_numbers_occur_in_their_documents(catalog, seeds_dir):
         for lo, hi in ports:
             if (lo, hi) == (1, 65535):
                 continue  # "any port": the documents say it in words
-            for value in {lo, hi}:
+            for value in (lo, hi):
                 if str(value) not in numbers[cite.doc]:
                     missing.append("%s: %d not in %s" % (where, value, cite.doc))
 
