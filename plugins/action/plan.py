@@ -24,7 +24,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
-             "voiceops_edge_zones", "ansible_host")
+             "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
 
 
 class ActionModule(ActionBase):

@@ -25,6 +25,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 ANY_NETWORKS = ("0.0.0.0/0", "::/0")
+WINDOWS_CONNECTIONS = ("winrm", "psrp")
+MANAGEMENT = "management"  # the endpoint made from voiceops_management_networks
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,43 @@ def _place(name: str, path: str, zone_path: str, zone_name: Any, addresses: tupl
     return None
 
 
+def _add_management_target(configs: dict[str, ComponentConfig], platform: str, port: Any, base: str,
+                           catalog: Catalog, problems: Problems) -> None:
+    """Every managed host stays reachable from the management networks on the port Ansible uses."""
+    comp_name, param = ("managed_windows", "winrm_port") if platform == "windows" else ("managed_linux", "ssh_port")
+    comp = catalog.components.get(comp_name)
+    if comp is None:  # pragma: no cover - the built-in catalog always has them
+        return
+    params = {p.name: p.default for p in comp.parameters.values()}
+    if port is not None:
+        try:
+            parsed = parse_ports(port)
+        except PortError as exc:
+            problems.add(base + ".ansible_port", port, str(exc))
+            return
+        if len(parsed) != 1 or parsed[0][0] != parsed[0][1]:
+            problems.add(base + ".ansible_port", port, "a single port")
+            return
+        params[param] = parsed
+    configs[comp_name] = ComponentConfig(comp_name, params, frozenset(), False, {}, base + ".ansible_port")
+
+
+def _management_endpoint(estate: Estate, catalog: Catalog, problems: Problems) -> None:
+    if not estate.management_networks or "management_station" not in catalog.components:
+        return
+    if MANAGEMENT in estate.instances:
+        problems.add("voiceops_endpoints.%s" % MANAGEMENT, MANAGEMENT,
+                     "the name is reserved for the endpoint made from voiceops_management_networks")
+        return
+    zone = _place(MANAGEMENT, "voiceops_management_networks", "voiceops_management_networks", None,
+                  estate.management_networks, estate.zones, problems, None)
+    if zone is None:
+        return
+    config = ComponentConfig("management_station", {}, frozenset(), False, {}, "voiceops_management_networks")
+    estate.instances[MANAGEMENT] = Instance(MANAGEMENT, "endpoint", zone, estate.management_networks, None, "any",
+                                            {"management_station": config})
+
+
 def build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], catalog: Catalog) -> Estate:
     """Build the estate from the play's variables and every inventory host's variables."""
     problems = Problems()
@@ -300,14 +339,16 @@ def build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping
                     ifaces = [ifaces] if isinstance(ifaces, str) else list(ifaces or [])
                     ezones[zname] = tuple(str(i) for i in ifaces)
                 estate.edges[host] = Edge(host, ezones, addresses)
-        if comps_raw is None:
-            continue
-        configs = _component_configs(comps_raw, base + ".voiceops_components", catalog, problems)
+        configs = _component_configs(comps_raw or {}, base + ".voiceops_components", catalog, problems)
         zone = _place(host, apath, base + ".voiceops_zone", hv.get("voiceops_zone"), addresses, estate.zones, problems, None)
         if zone is None:
             continue
-        estate.instances[host] = Instance(host, "host", zone, addresses, None,
-                                          _platform(configs, catalog, hv.get("voiceops_platform")), configs)
+        declared = hv.get("voiceops_platform")
+        if declared is None and hv.get("ansible_connection") in WINDOWS_CONNECTIONS:
+            declared = "windows"
+        platform = _platform(configs, catalog, declared)
+        _add_management_target(configs, platform, hv.get("ansible_port"), base, catalog, problems)
+        estate.instances[host] = Instance(host, "host", zone, addresses, None, platform, configs)
 
     endpoints = global_vars.get("voiceops_endpoints") or {}
     if isinstance(endpoints, list):
@@ -348,6 +389,7 @@ def build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping
         estate.instances[name] = Instance(name, "endpoint", zone, addresses, fqdn,
                                           _platform(configs, catalog, eraw.get("platform")), configs)
 
+    _management_endpoint(estate, catalog, problems)
     for inst in estate.instances.values():
         for comp in inst.components.values():
             for role, names in comp.peers.items():

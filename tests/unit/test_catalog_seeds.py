@@ -92,5 +92,5 @@ def test_catalog_numbers_occur_in_their_documents(catalog, seeds_dir):
 
 def test_every_entry_cites_a_seed_or_says_via(catalog, seeds_dir):
     seeds = {p.name for p in seeds_dir.glob("*.txt")}
-    wrong = [e.id for e in catalog.entries.values() if e.cite.doc not in seeds]
+    wrong = [e.id for e in catalog.entries.values() if e.cite.doc not in seeds and not e.cite.via]
     assert not wrong
