@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that render nftables rule sets for edge firewalls from a plan.
+
+Documentation of each filter is in the YAML file of the same name beside this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import DEFAULT_TABLE, render_edge
+
+
+def _render(plan: Any, edge: Any, table: Any, filter_input: Any, name: str):
+    if not isinstance(plan, Mapping) or "flows" not in plan or "edges" not in plan:
+        raise AnsibleFilterError("voiceops.firewall.%s: the input must be a plan (as voiceops.firewall.plan returns it), got %s"
+                                 % (name, type(plan).__name__))
+    if not isinstance(edge, str):
+        raise AnsibleFilterError("voiceops.firewall.%s: edge must be an inventory host name, got %r" % (name, edge))
+    if not isinstance(table, str) or not table.replace("_", "").isalnum() or len(table) > 32:
+        raise AnsibleFilterError("voiceops.firewall.%s: table %r is not a valid nftables table name" % (name, table))
+    try:
+        return render_edge(plan, edge, table=table, filter_input=bool(filter_input))
+    except VoiceopsError as exc:
+        raise AnsibleFilterError("voiceops.firewall.%s: %s" % (name, exc.message)) from exc
+
+
+def nft_ruleset(plan: Any, edge: str, table: str = DEFAULT_TABLE, filter_input: bool = True) -> str:
+    return _render(plan, edge, table, filter_input, "nft_ruleset")[0]
+
+
+def nft_report(plan: Any, edge: str, table: str = DEFAULT_TABLE, filter_input: bool = True) -> dict[str, Any]:
+    return _render(plan, edge, table, filter_input, "nft_report")[1].as_dict()
+
+
+class FilterModule:
+    """voiceops.firewall nftables filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"nft_ruleset": nft_ruleset, "nft_report": nft_report}
