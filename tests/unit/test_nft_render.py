@@ -80,6 +80,8 @@ def _plan_with_hosts(n: int) -> dict:
             flows.append({"id": "x.sip%s:h%d>s" % (port, i), "src_zone": "a", "dst_zone": "b", "protocol": "tcp",
                           "ports": [port], "src": {"name": "h%d" % i, "addresses": ["10.1.%d.%d" % (i // 250, i % 250 + 1)]},
                           "dst": {"name": "s", "addresses": ["10.2.0.10"]}})
+    flows.append({"id": "management.ssh:management>e", "src_zone": "a", "dst_zone": "a", "protocol": "tcp", "ports": ["22"],
+                  "src": {"name": "management", "addresses": ["10.1.200.0/24"]}, "dst": {"name": "e", "addresses": ["10.1.0.1"]}})
     return {"zones": zones, "flows": flows, "edges": {"e": {"addresses": [], "zones": {"a": ["eth1"], "b": ["eth2"]}}}}
 
 
@@ -138,3 +140,11 @@ def test_disjoint_keeps_points_and_removes_overlaps(raw):
     for it in items:  # every flow stays traceable: each of its points is in an element naming it
         for point in points([it]):
             assert any(point in points([o]) and it.ids <= o.ids for o in out)
+
+
+def test_input_filter_without_management_is_refused():
+    plan = _plan_with_hosts(1)
+    plan["flows"] = [f for f in plan["flows"] if not f["id"].startswith("management.")]
+    with pytest.raises(VoiceopsError, match="its input filter would cut SSH"):
+        render_edge(plan, "e")
+    assert render_edge(plan, "e", filter_input=False)[0]
