@@ -35,8 +35,9 @@ log() {
 
 # --- Debian packages ---------------------------------------------------------
 # nftables: nft -c on rendered rulesets; sip-tester (sipp): SIP traffic in the functional tests;
-# iproute2: network namespaces; openssh-server: test targets. shellcheck: ansible-test sanity.
-apt_packages=(nftables sip-tester iproute2 openssh-server)
+# iproute2: network namespaces; openssh-server: test targets; graphviz: `dot` draws the diagrams.
+# shellcheck: ansible-test sanity.
+apt_packages=(nftables sip-tester iproute2 openssh-server graphviz)
 if [ "$want_test" = 1 ]; then
     apt_packages+=(shellcheck)
 fi

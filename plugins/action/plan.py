@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._lint import apply_accepts, check_accepts, findings, gate
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._planner import plan
 
 # Kept in step with DOCUMENTATION in plugins/modules/plan.py (a unit test compares them).
@@ -22,7 +23,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "catalog_extra": {"type": "list", "elements": "dict"},
 }
 
-GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints")
+GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
+               "voiceops_lint_accept", "voiceops_lint_fail_on")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
              "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
 
@@ -71,11 +73,15 @@ class ActionModule(ActionBase):
             catalog = load_catalog(extra_paths=list(catalog_paths), extra_data=list(catalog_extra))
             estate = build_estate(global_vars, host_vars, catalog)
             the_plan = plan(catalog, estate)
+            found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
+            fail_on = global_vars.get("voiceops_lint_fail_on", "high")
+            blocking = gate(found, fail_on)
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result
 
-        result.update(changed=False, plan=the_plan, summary=the_plan["summary"])
+        result.update(changed=False, plan=the_plan, summary=the_plan["summary"], findings=found,
+                      lint={"fail_on": fail_on, "blocking": [f["id"] + " " + f["message"] for f in blocking]})
         if the_plan["warnings"]:
             result["warnings"] = list(the_plan["warnings"])
         return result

@@ -46,6 +46,7 @@ options:
 notes:
   - The zones, management networks and unmanaged endpoints come from the variables
     C(voiceops_zones), C(voiceops_management_networks) and C(voiceops_endpoints) of the play's host.
+  - The security lint reads C(voiceops_lint_accept) and C(voiceops_lint_fail_on) from the same place.
 attributes:
   check_mode:
     support: full
@@ -102,6 +103,20 @@ summary:
   returned: success
   type: dict
   sample: {"flows": 120, "zone_pairs": 9, "cross_zone_flows": 80, "flows_by_product": {"swyx": 40}}
+findings:
+  description: >-
+    Security lint findings (rules in C(docs/lint.md)), each with C(id), C(severity), C(title),
+    C(flow), C(subject), C(message), C(citation) and C(accepted) (the reason, when the inventory
+    accepts it in C(voiceops_lint_accept)).
+  returned: success
+  type: list
+  elements: dict
+lint:
+  description: >-
+    C(fail_on) (the gate from C(voiceops_lint_fail_on), default C(high)) and C(blocking), the
+    unaccepted findings at or above it. The plan does not fail on them; the playbook decides.
+  returned: success
+  type: dict
 problems:
   description: On failure, every problem found in the inventory or catalog.
   returned: failure

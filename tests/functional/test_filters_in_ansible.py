@@ -14,7 +14,9 @@ from conftest import REPO
 from test_plan_playbook import ansible_env
 
 GOLDEN_PLAN = REPO / "tests" / "golden" / "example" / "plan.json"
-FILTERS = ("zone_flows", "zone_matrix", "merge_ports", "flow_table", "select_flows")
+FILTERS = ("zone_flows", "zone_matrix", "merge_ports", "flow_table", "select_flows", "nft_ruleset", "nft_report",
+           "port_matrix_markdown", "port_matrix_csv", "port_matrix_html", "communication_diagram", "zone_diagram",
+           "diagrams", "lint_junit", "explain")
 
 
 def ansible_eval(expression: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from xml.etree import ElementTree
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,10 @@ import yaml
 from conftest import REPO, collection_root
 
 GOLDEN = REPO / "tests" / "golden" / "example"
-ARTEFACTS = ("plan.json", "flows.md", "edge/edge01.nft", "edge/edge01.json")
+ARTEFACTS = ("plan.json", "flows.md", "edge/edge01.nft", "edge/edge01.json", "matrix.md", "matrix.csv", "matrix.html",
+             "findings.json", "findings.xml", "diagrams/estate.dot", "diagrams/product-microsoft_infrastructure.dot",
+             "diagrams/product-ms_speech_server.dot", "diagrams/product-speechexec.dot", "diagrams/product-swyx.dot",
+             "diagrams/product-voip_softphone.dot", "diagrams/view-speechexec_mobile_service.dot")
 
 
 def ansible_env() -> dict[str, str]:
@@ -67,7 +71,31 @@ def test_second_run_is_identical_and_changes_nothing(example_run):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "changed=0" in second.stdout
     assert {name: (out / name).read_bytes() for name in ARTEFACTS} == before
-    assert "changed=6" in first.stdout  # two folders and four files on the first run
+    assert "changed=0" not in first.stdout
+
+
+def test_diagrams_are_drawn_as_svg(example_run):
+    out = example_run[0]
+    dots = sorted((out / "diagrams").glob("*.dot"))
+    assert len(dots) == 7
+    for dot in dots:
+        svg = ElementTree.parse(dot.with_suffix(".svg")).getroot()
+        assert svg.tag.endswith("svg")
+        assert "voiceops" in dot.read_text()
+
+
+def test_lint_gate_fails_the_play_after_writing_the_reports(tmp_path):
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    (inv / "group_vars" / "all" / "lint.yml").write_text("voiceops_lint_fail_on: medium\n")
+    out = tmp_path / "out"
+    result = playbook(inv, out)
+    assert result.returncode != 0
+    assert "finding(s) at or above 'medium'" in result.stdout
+    findings = json.loads((out / "findings.json").read_text())
+    assert {f["id"] for f in findings} >= {"VO101", "VO105", "VO106", "VO107"}
+    junit = ElementTree.parse(out / "findings.xml").getroot()
+    assert int(junit.get("failures")) == sum(1 for f in findings if f["severity"] in ("medium", "high", "critical"))
 
 
 def test_plan_json_has_the_documented_fields(example_run):

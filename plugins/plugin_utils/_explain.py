@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Explain: is this packet allowed, and why? (internal API)
+
+Given a plan, a source and destination (inventory or endpoint names, or IP addresses), a
+protocol and a port, answer permit or deny with the flows, catalog entries and citations
+that allow it, and on each edge firewall it crosses the rendered rule and set element
+that make it so (or the default deny).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import Problems
+from ._nft import render_edge
+from ._ports import contains, parse_ports
+
+PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
+
+
+def _resolve(plan: Mapping[str, Any], value: Any, arg: str, problems: Problems) -> dict[str, Any] | None:
+    """A name (host or endpoint) or an IP address -> {name, address, zone}."""
+    if not isinstance(value, str) or not value:
+        problems.add(arg, value, "a host or endpoint name, or an IP address")
+        return None
+    instances = plan["instances"]
+    if value in instances:
+        inst = instances[value]
+        first = inst["addresses"][0] if inst["addresses"] else None
+        address = str(ipaddress.ip_network(first).network_address) if first else None
+        return {"name": value, "address": address, "zone": inst["zone"]}
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        problems.add(arg, value, "neither a host or endpoint of the plan nor an IP address")
+        return None
+    zone = None
+    for zname, zone_data in sorted(plan["zones"].items()):
+        if not zone_data["external"] and any(addr in ipaddress.ip_network(n) for n in zone_data["networks"]
+                                             if ipaddress.ip_network(n).version == addr.version):
+            zone = zname
+    if zone is None:
+        external = sorted(z for z, d in plan["zones"].items() if d["external"])
+        if len(external) != 1:
+            problems.add(arg, value, "in no internal zone, and the plan has no single external zone")
+            return None
+        zone = external[0]
+    owners = sorted(
+        name for name, inst in instances.items()
+        if inst["zone"] == zone and any(addr in ipaddress.ip_network(a) for a in inst["addresses"]
+                                        if ipaddress.ip_network(a).version == addr.version))
+    # the most specific owner (a host inside an endpoint subnet is that host)
+    owners.sort(key=lambda n: min(ipaddress.ip_network(a).num_addresses for a in instances[n]["addresses"]
+                                  if ipaddress.ip_network(a).version == addr.version))
+    return {"name": owners[0] if owners else None, "address": str(addr), "zone": zone}
+
+
+def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, who: Mapping[str, Any], by_name: bool) -> bool:
+    end = flow[side]
+    if by_name:
+        return end["name"] == who["name"]
+    if who["address"] is None:
+        return False
+    addr = ipaddress.ip_address(who["address"])
+    nets = end["addresses"] or plan["zones"][flow["%s_zone" % side]]["networks"]
+    return any(addr in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == addr.version)
+
+
+def _element_contains(element: str, src: str | None, dst: str | None, port: int | None) -> bool:
+    parts = [p.strip() for p in element.split(" . ")]
+    addrs = [a for a in (src, dst) if a is not None][: len(parts)]
+    for text, addr in zip(parts, addrs):
+        net = ipaddress.ip_network(text)
+        ip = ipaddress.ip_address(addr)
+        if net.version != ip.version or ip not in net:
+            return False
+    if port is not None and len(parts) > len(addrs):
+        return contains(parse_ports(parts[-1]), port)
+    return True
+
+
+def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: Any = None) -> dict[str, Any]:
+    problems = Problems()
+    if protocol not in PROTOCOLS:
+        problems.add("protocol", protocol, "one of " + ", ".join(PROTOCOLS))
+    port_no = None
+    if protocol in ("tcp", "udp"):
+        try:
+            port_no = parse_ports(port)[0][0] if port is not None and len(parse_ports(port)) == 1 \
+                and parse_ports(port)[0][0] == parse_ports(port)[0][1] else None
+        except ValueError:
+            port_no = None
+        if port_no is None:
+            problems.add("port", port, "one port from 1 to 65535 for %s" % protocol)
+    s = _resolve(plan, src, "src", problems)
+    d = _resolve(plan, dst, "dst", problems)
+    problems.raise_if_any()
+    assert s is not None and d is not None
+    by_name = src in plan["instances"] and dst in plan["instances"]
+    matches = []
+    for flow in plan["flows"]:
+        if flow["protocol"] != protocol:
+            continue
+        if port_no is not None and not contains(parse_ports(flow["ports"]), port_no):
+            continue
+        if _end_matches(plan, flow, "src", s, by_name) and _end_matches(plan, flow, "dst", d, by_name):
+            matches.append({"id": flow["id"], "entry": flow["entry"], "purpose": flow["purpose"],
+                            "citation": flow["citation"], "ports": flow["ports"]})
+    result: dict[str, Any] = {
+        "src": s, "dst": d, "protocol": protocol, "port": port_no,
+        "verdict": "permit" if matches else "deny",
+        "flows": matches,
+        "targets": {},
+    }
+    for edge, data in sorted(plan.get("edges", {}).items()):
+        zones = data["zones"]
+        crossing = s["zone"] != d["zone"] and s["zone"] in zones and d["zone"] in zones
+        to_edge = d["name"] == edge
+        if not crossing and not to_edge:
+            continue
+        try:
+            _text, report = render_edge(plan, edge)
+        except Exception as exc:  # noqa: BLE001 - report what the target cannot render
+            result["targets"][edge] = {"kind": "nftables", "error": str(exc)}
+            continue
+        target = _edge_verdict(report.as_dict(), s, d, protocol, port_no, to_edge)
+        result["targets"][edge] = target
+    return result
+
+
+def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
+                  port: int | None, to_edge: bool) -> dict[str, Any]:
+    if s["address"] is None or (d["address"] is None and not to_edge):
+        return {"kind": "nftables", "verdict": "unknown", "why": "an end has no address to match"}
+    version = ipaddress.ip_address(s["address"]).version
+    if to_edge:
+        set_name = "in_%s%d" % (protocol, version)
+        chain = "managed_in"
+    else:
+        set_name = "%s__%s_%s%d" % (s["zone"], d["zone"], protocol, version)
+        chain = "fwd_%s__%s" % (s["zone"], d["zone"])
+    for element in report["trace"].get(set_name, []):
+        if _element_contains(element["element"], s["address"], None if to_edge else d["address"], port):
+            return {"kind": "nftables", "verdict": "permit", "chain": chain, "set": set_name,
+                    "element": element["element"], "flows": element["flows"]}
+    rule = "voiceops default deny to the edge itself" if to_edge else "voiceops default deny between managed zones"
+    return {"kind": "nftables", "verdict": "deny", "chain": "managed_in" if to_edge else "managed_fwd", "rule": rule}

@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Security lint of a plan, from the catalog's security facts (internal API).
+
+Every rule has a stable id and a severity. A finding can be accepted in the inventory
+(``voiceops_lint_accept``) with a reason; accepted findings are still reported, but
+marked, and do not fail the gate (``voiceops_lint_fail_on``). The rules are listed in
+docs/lint.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from ._catalog import Catalog
+from ._errors import Problems
+from ._estate import Estate
+from ._ports import count, parse_ports
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+BROAD_PORTS = 1000  # more ports than this in one flow is a broad range
+BROAD_V4_PREFIX = 16  # a source network this wide (or wider) counts as "a whole zone or any"
+BROAD_V6_PREFIX = 48
+VOICE_SERVICES = ("sip", "sips", "rtp", "sip-rtp")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    title: str
+
+
+RULES = {r.id: r for r in (
+    Rule("VO101", "high", "a broad port range is open from a whole zone or from any address"),
+    Rule("VO102", "critical", "TIMC is reachable from something other than a trusted Speech Server"),
+    Rule("VO103", "high", "Secure RTP is on for a Speech Server whose SIP peer is TIMC"),
+    Rule("VO104", "high", "TIMC audio crosses zones without IPsec"),
+    Rule("VO105", "medium", "plaintext where the product offers TLS"),
+    Rule("VO106", "high", "SIP or RTP is reachable from an external zone"),
+    Rule("VO107", "medium", "a flow to a host given by name can only be enforced as any address"),
+)}
+
+
+def _broad_source(flow: Mapping[str, Any], plan: Mapping[str, Any]) -> bool:
+    zone = plan["zones"].get(flow["src_zone"], {})
+    if not flow["src"]["addresses"]:
+        return True
+    zone_nets = set(zone.get("networks", []))
+    for text in flow["src"]["addresses"]:
+        net = ipaddress.ip_network(text)
+        if text in zone_nets or net.prefixlen <= (BROAD_V4_PREFIX if net.version == 4 else BROAD_V6_PREFIX):
+            return True
+    return False
+
+
+def _finding(rule: str, flow_id: str | None, subject: str, message: str, cite: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"id": rule, "severity": RULES[rule].severity, "title": RULES[rule].title, "flow": flow_id,
+            "subject": subject, "message": message, "citation": dict(cite) if cite else None}
+
+
+def _timc_fact(catalog: Catalog, fact_id: str) -> Mapping[str, Any] | None:
+    for comp in catalog.components.values():
+        for fact in comp.security:
+            if fact.id == fact_id:
+                return fact.cite.as_dict()
+    return None
+
+
+def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[dict[str, Any]]:
+    """Every finding of the plan, sorted by id, then subject."""
+    out: list[dict[str, Any]] = []
+    by_name: dict[tuple[str, str, str], list[str]] = {}
+    flows = plan["flows"]
+    for flow in flows:
+        fid = flow["id"]
+        cite = flow["citation"]
+        if flow["ports"] and count(parse_ports(flow["ports"])) > BROAD_PORTS and _broad_source(flow, plan) \
+                and not flow.get("replies_only"):
+            out.append(_finding("VO101", fid, flow["dst"]["name"], "%s %s to %s from %s (%s)" % (
+                flow["protocol"], ",".join(flow["ports"]), flow["dst"]["name"], flow["src"]["name"],
+                ", ".join(flow["src"]["addresses"]) or flow["src"].get("fqdn") or "zone %s" % flow["src_zone"]), cite))
+        if flow["dst"]["component"] == "timc" and flow["src"]["component"] != "speech_server":
+            out.append(_finding("VO102", fid, flow["dst"]["name"], "%s (%s) reaches TIMC %s on %s %s" % (
+                flow["src"]["name"], flow["src"]["component"], flow["dst"]["name"], flow["protocol"],
+                ",".join(flow["ports"])), _timc_fact(catalog, "timc-trusted-sources-only")))
+        if flow["entry"] == "ms_speech_server.timc_audio" and flow["src_zone"] != flow["dst_zone"]:
+            timc = estate.instances.get(flow["src"]["name"])
+            if timc is None or "ipsec" not in timc.components["timc"].features:
+                out.append(_finding("VO104", fid, flow["src"]["name"], "TIMC audio from %s (zone %s) to %s (zone %s) "
+                                    "without the ipsec feature" % (flow["src"]["name"], flow["src_zone"],
+                                                                   flow["dst"]["name"], flow["dst_zone"]),
+                                    _timc_fact(catalog, "timc-audio-ipsec")))
+        if flow.get("transport") == "plaintext":
+            entry = catalog.entries.get(flow["entry"])
+            if entry is not None and entry.tls_alternative:
+                out.append(_finding("VO105", fid, flow["dst"]["name"], "%s over %s %s; the TLS twin is %s (set tls_only)" % (
+                    flow["service"], flow["protocol"], ",".join(flow["ports"]), entry.tls_alternative), cite))
+        if flow["service"] in VOICE_SERVICES and plan["zones"].get(flow["src_zone"], {}).get("external"):
+            out.append(_finding("VO106", fid, flow["dst"]["name"], "%s from %s (external zone %s) to %s" % (
+                flow["service"], flow["src"]["name"], flow["src_zone"], flow["dst"]["name"]), cite))
+        for side in ("src", "dst"):
+            end = flow[side]
+            if not end["addresses"] and end.get("fqdn"):
+                by_name.setdefault((end["name"], end["fqdn"], flow["%s_zone" % side]), []).append(fid)
+    for (name, fqdn, zone), ids in sorted(by_name.items()):
+        out.append(_finding("VO107", None, name, "%s is given only as %s; targets enforce its %d flows as any address in zone %s"
+                            % (name, fqdn, len(ids), zone), None))
+    for inst in estate.instances.values():
+        config = inst.components.get("speech_server")
+        if config is None or "srtp" not in config.features:
+            continue
+        peers = sorted({f["src"]["name"] for f in flows if f["dst"]["name"] == inst.name and f["src"]["component"] == "timc"}
+                       | {f["dst"]["name"] for f in flows if f["src"]["name"] == inst.name and f["dst"]["component"] == "timc"})
+        colocated = "timc" in inst.components
+        if peers or colocated:
+            out.append(_finding("VO103", None, inst.name, "Speech Server %s has srtp on and uses TIMC (%s)" % (
+                inst.name, ", ".join(peers) or "on the same host"), _timc_fact(catalog, "timc-srtp-off")))
+    return sorted(out, key=lambda f: (f["id"], f["subject"], f["flow"] or ""))
+
+
+def check_accepts(raw: Any) -> list[dict[str, str]]:
+    """``voiceops_lint_accept``: a list of {id, flow or subject (globs), reason}; reason required."""
+    problems = Problems()
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add("voiceops_lint_accept", raw, "a list of {id, flow or subject, reason}")
+        problems.raise_if_any()
+    accepts = []
+    for idx, item in enumerate(raw):
+        path = "voiceops_lint_accept[%d]" % idx
+        if not isinstance(item, Mapping):
+            problems.add(path, item, "a mapping with id, flow or subject, and reason")
+            continue
+        if item.get("id") not in RULES:
+            problems.add(path + ".id", item.get("id"), "not a lint rule (%s)" % ", ".join(sorted(RULES)))
+        if not str(item.get("reason") or "").strip():
+            problems.add(path + ".reason", item.get("reason"), "an accepted finding needs a reason")
+        if not item.get("flow") and not item.get("subject"):
+            problems.add(path, dict(item), "say which finding: flow (a flow id or glob) or subject (a host or glob)")
+        accepts.append({k: str(item[k]) for k in ("id", "flow", "subject", "reason") if item.get(k)})
+    problems.raise_if_any()
+    return accepts
+
+
+def apply_accepts(found: list[dict[str, Any]], accepts: list[dict[str, str]]) -> list[dict[str, Any]]:
+    out = []
+    for finding in found:
+        finding = dict(finding, accepted=None)
+        for acc in accepts:
+            if acc["id"] != finding["id"]:
+                continue
+            if "flow" in acc and not fnmatch.fnmatchcase(finding["flow"] or "", acc["flow"]):
+                continue
+            if "subject" in acc and not fnmatch.fnmatchcase(finding["subject"], acc["subject"]):
+                continue
+            finding["accepted"] = acc["reason"]
+            break
+        out.append(finding)
+    return out
+
+
+def gate(found: list[dict[str, Any]], fail_on: str | None) -> list[dict[str, Any]]:
+    """Unaccepted findings at or above ``fail_on`` (None or 'never': none)."""
+    if fail_on in (None, "", "never"):
+        return []
+    if fail_on not in SEVERITIES:
+        problems = Problems()
+        problems.add("voiceops_lint_fail_on", fail_on, "one of never, %s" % ", ".join(SEVERITIES))
+        problems.raise_if_any()
+    floor = SEVERITIES.index(fail_on)
+    return [f for f in found if not f["accepted"] and SEVERITIES.index(f["severity"]) >= floor]
+
+
+def junit(found: list[dict[str, Any]], fail_on: str | None) -> str:
+    """JUnit XML: one test case per finding; failing ones fail, accepted or below the gate are skipped."""
+    failing = {id(f) for f in gate(found, fail_on)}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<testsuites name="voiceops.firewall lint" tests="%d" failures="%d">' % (len(found), len(failing)),
+             '  <testsuite name="voiceops.firewall lint" tests="%d" failures="%d" skipped="%d">' % (
+                 len(found), len(failing), len(found) - len(failing))]
+    for finding in found:
+        name = "%s %s %s" % (finding["id"], finding["subject"], finding["flow"] or "")
+        lines.append("    <testcase classname=%s name=%s>" % (quoteattr("voiceops.lint." + finding["id"]), quoteattr(name.strip())))
+        if id(finding) in failing:
+            lines.append("      <failure type=%s message=%s>%s</failure>" % (
+                quoteattr(finding["severity"]), quoteattr(finding["title"]), escape(finding["message"])))
+        else:
+            why = "accepted: %s" % finding["accepted"] if finding["accepted"] else "severity %s is below the gate" % finding["severity"]
+            lines.append("      <skipped message=%s/>" % quoteattr(why))
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>"]
+    return "\n".join(lines) + "\n"

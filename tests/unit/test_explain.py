@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+"""Explain on the example plan: verdict, flows, citations, and the edge rule that decides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain
+
+PLAN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "example" / "plan.json").read_text())
+
+
+def test_permit_by_name_with_citation_and_edge_element():
+    result = explain(PLAN, "sip_gw01", "speech01", "tcp", 5061)
+    assert result["verdict"] == "permit"
+    assert "ms_speech_server.sip_tls:sip_gw01>speech01" in [f["id"] for f in result["flows"]]
+    tls = [f for f in result["flows"] if f["entry"] == "ms_speech_server.sip_tls"][0]
+    assert tls["citation"]["doc"] == "000_f9f46eb8a8f9ca3b.txt"
+    edge = result["targets"]["edge01"]
+    assert edge["verdict"] == "permit" and edge["chain"] == "fwd_pbx__speech" and edge["set"] == "pbx__speech_tcp4"
+
+
+def test_udp_5061_is_denied_by_the_default_deny():
+    result = explain(PLAN, "sip_gw01", "speech01", "udp", 5061)
+    assert result["verdict"] == "deny" and result["flows"] == []
+    assert result["targets"]["edge01"] == {"kind": "nftables", "verdict": "deny", "chain": "managed_fwd",
+                                           "rule": "voiceops default deny between managed zones"}
+
+
+def test_narrowed_rtp_range_by_address():
+    assert explain(PLAN, "10.10.0.5", "10.30.0.10", "udp", 40500)["verdict"] == "permit"
+    assert explain(PLAN, "10.10.0.5", "10.30.0.10", "udp", 39999)["verdict"] == "deny"
+
+
+def test_unsolicited_inbound_to_softphones_is_denied():
+    result = explain(PLAN, "198.51.100.7", "10.60.0.50", "udp", 5060)
+    assert result["src"]["zone"] == "internet" and result["dst"]["name"] == "workstations"
+    assert result["verdict"] == "deny"
+
+
+def test_management_ssh_to_the_edge():
+    result = explain(PLAN, "10.99.0.7", "edge01", "tcp", 22)
+    assert result["verdict"] == "permit"
+    assert result["targets"]["edge01"]["chain"] == "managed_in"
+
+
+@pytest.mark.parametrize("args,message", [
+    (("nobody", "speech01", "tcp", 5061), "src: neither a host or endpoint of the plan nor an IP address (got 'nobody')"),
+    (("sip_gw01", "speech01", "sctp", 5061), "protocol: one of tcp, udp, icmp, gre, esp (got 'sctp')"),
+    (("sip_gw01", "speech01", "tcp", "5060-5061"), "port: one port from 1 to 65535 for tcp (got '5060-5061')"),
+])
+def test_bad_questions(args, message):
+    with pytest.raises(VoiceopsError) as info:
+        explain(PLAN, *args)
+    assert message in info.value.problems
