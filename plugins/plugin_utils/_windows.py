@@ -40,6 +40,7 @@ MAX_NAME = 80
 PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "gre": "47", "esp": "50"}
 _PROTOCOL_NUMBERS = {"6": "TCP", "17": "UDP", "1": "ICMPv4", "58": "ICMPv6", "47": "47", "50": "50"}
 _PORT_PROTOCOLS = ("TCP", "UDP")
+_PROTOCOL_LABELS = {"47": "GRE", "50": "ESP"}  # for names and display names only
 
 # NetSecurity enums as ConvertTo-Json emits them (numbers) and their names.
 _DIRECTION = {1: "Inbound", 2: "Outbound"}
@@ -87,7 +88,7 @@ def _slug_ports(ports: list[str]) -> str:
 
 def rule_name(direction: str, protocol: str, ports: list[str], program: str | None) -> str:
     """Deterministic, readable unique name: ``voiceops-in-tcp-5986``, ``voiceops-in-udp-40000-40999-sesworker.exe``."""
-    parts = [NAME_PREFIX, "in" if direction == "Inbound" else "out", protocol.lower()]
+    parts = [NAME_PREFIX, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol).lower()]
     if ports:
         parts.append(_slug_ports(ports))
     if program:
@@ -189,8 +190,9 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
         local_ports = port_list if direction == "Inbound" and protocol in _PORT_PROTOCOLS else [ANY]
         rules.append({
             "name": name,
-            "display_name": "%s: %s %s%s%s (%s)" % (group, "in" if direction == "Inbound" else "out", protocol,
-                                                  shown_ports, " " + program if program else "", services),
+            "display_name": "%s: %s %s%s%s (%s)" % (
+                group, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol),
+                shown_ports, " " + program if program else "", services),
             "description": "Managed by %s (do not edit). Flows: %s" % (group, ", ".join(sorted(set(entry["flows"])))),
             "direction": direction,
             "action": "Allow",
@@ -530,13 +532,14 @@ def powershell_preview(args: Mapping[str, Any]) -> str:
         return " ".join(out)
 
     for rule in args["add"]:
-        lines.append("New-NetFirewallRule %s" % params(rule, "New"))
+        lines.append("New-NetFirewallRule %s -PolicyStore PersistentStore" % params(rule, "New"))
     for rule in args["update"]:
-        lines.append("Set-NetFirewallRule %s" % params(rule, "Set"))
+        lines.append("Set-NetFirewallRule %s -PolicyStore PersistentStore" % params(rule, "Set"))
     for name in args["remove"]:
-        lines.append("Remove-NetFirewallRule -Name %s  # only after checking its Group is %s" % (_ps_quote(name), _ps_quote(args["group"])))
+        lines.append("Remove-NetFirewallRule -Name %s -PolicyStore PersistentStore  # after checking its Group is %s"
+                     % (_ps_quote(name), _ps_quote(args["group"])))
     for prof in args["profiles"]:
-        lines.append("Set-NetFirewallProfile -Name %s -Enabled %s -DefaultInboundAction %s -DefaultOutboundAction %s" % (
+        lines.append("Set-NetFirewallProfile -Name %s -Enabled %s -DefaultInboundAction %s -DefaultOutboundAction %s -PolicyStore PersistentStore" % (
             prof["name"], "True" if prof["enabled"] else "False", prof["default_inbound_action"], prof["default_outbound_action"]))
     return "\n".join(lines) + "\n"
 
@@ -593,6 +596,6 @@ def foreign_openings(desired: list[Rule], foreign: list[Rule], directions: Itera
             and (d["program"] == ANY or d["program"].casefold() == rule["program"].casefold())
             for d in desired)
         if not covered:
-            report.append({k: rule[k] for k in ("name", "display_name", "direction", "protocol", ports_key,
-                                                 "remote_addresses", "program", "profiles")})
+            keys = ("name", "display_name", "direction", "protocol", ports_key, "remote_addresses", "program", "profiles")
+            report.append({k: rule[k] for k in keys})
     return report

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin behind voiceops.firewall.windows_firewall.
+
+Renders the host's rules from the plan and diffs them on the controller; the host runs the thin
+module voiceops.firewall.win_firewall_rules at most twice: one ``query`` and, only when something
+differs and not in check mode, one ``apply`` with every add, update and removal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import (
+    GROUP,
+    PROFILES,
+    ansible_diff,
+    apply_args,
+    desired_profiles,
+    diff_profiles,
+    diff_rules,
+    foreign_openings,
+    normalise_profiles,
+    normalise_rule,
+    powershell_preview,
+    render_host,
+)
+
+HOST_MODULE = "voiceops.firewall.win_firewall_rules"
+
+# Kept in step with DOCUMENTATION in plugins/modules/windows_firewall.py (a unit test compares them).
+ARGUMENT_SPEC: dict[str, Any] = {
+    "plan": {"type": "dict", "required": True},
+    "host": {"type": "str"},
+    "group": {"type": "str", "default": GROUP},
+    "profiles": {"type": "list", "elements": "str", "default": list(PROFILES)},
+    "outbound_default": {"type": "str", "default": "allow", "choices": ["allow", "block"]},
+    "manage_profiles": {"type": "bool", "default": True},
+    "program_paths": {"type": "dict", "default": {}},
+    "purge": {"type": "bool", "default": True},
+    "report_foreign": {"type": "bool", "default": False},
+    "fqdn_remote": {"type": "str", "default": "any", "choices": ["any", "skip"]},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _host_module(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        self._host_calls += 1
+        return self._execute_module(module_name=HOST_MODULE, module_args=args, task_vars=task_vars)
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        self._host_calls = 0
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + "; ".join(validation.error_messages))
+            return result
+        args = validation.validated_parameters
+        host = args["host"] or task_vars.get("inventory_hostname")
+        group = args["group"]
+        try:
+            desired, warnings = render_host(
+                args["plan"], host, program_paths=args["program_paths"], profiles=args["profiles"],
+                outbound_default=args["outbound_default"], fqdn_remote=args["fqdn_remote"], group=group)
+            want_profiles = desired_profiles(args["profiles"], args["outbound_default"]) if args["manage_profiles"] else {}
+        except VoiceopsError as exc:
+            result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + exc.message, problems=exc.problems)
+            return result
+
+        # 1st (and in check mode, or when nothing differs, only) call: read the group's rules.
+        query = self._host_module({"operation": "query", "group": group, "foreign": args["report_foreign"]}, task_vars)
+        if query.get("failed"):
+            query["msg"] = "voiceops.firewall.windows_firewall: reading the rules of group %s failed: %s" % (group, query.get("msg", ""))
+            query["host_calls"] = self._host_calls
+            return query
+        try:
+            current = [normalise_rule(r) for r in query.get("rules") or []]
+            have_profiles = normalise_profiles(query.get("profiles") or [])
+            foreign = [normalise_rule(r) for r in query.get("foreign_rules") or []]
+        except VoiceopsError as exc:
+            result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + exc.message, host_calls=self._host_calls)
+            return result
+
+        changes = diff_rules(desired, current, purge=args["purge"])
+        profile_changes = diff_profiles(want_profiles, have_profiles)
+        if not args["manage_profiles"] and args["outbound_default"] == "allow":
+            blocking = [n for n, p in have_profiles.items() if n in args["profiles"] and p.get("default_outbound_action") == "Block"]
+            if blocking:
+                warnings.append("profile(s) %s block outbound by default but windows_firewall_outbound_default is allow, "
+                                "so no outbound rules were rendered" % ", ".join(blocking))
+        if changes["stale"]:
+            warnings.append("rules of group %s that the plan no longer has were kept (purge is off): %s"
+                            % (group, ", ".join(changes["stale"])))
+
+        current_by_name = {r["name"]: r for r in current}
+        changed = bool(changes["add"] or changes["update"] or changes["remove"] or profile_changes)
+        apply = apply_args(group, changes, profile_changes)
+        result.update(
+            changed=changed,
+            rules=desired,
+            summary={
+                "desired": len(desired),
+                "added": [r["name"] for r in changes["add"]],
+                "updated": [u["rule"]["name"] for u in changes["update"]],
+                "removed": list(changes["remove"]),
+                "kept_stale": list(changes["stale"]),
+                "unchanged": len(changes["unchanged"]),
+                "profiles": [p["name"] for p in profile_changes],
+            },
+        )
+        if changed:
+            result["commands"] = powershell_preview(apply).splitlines()
+        if self._task.diff and changed:
+            result["diff"] = ansible_diff(changes, current_by_name, profile_changes)
+        if args["report_foreign"]:
+            directions = ["Inbound", "Outbound"] if args["outbound_default"] == "block" else ["Inbound"]
+            result["foreign_rules"] = foreign_openings(desired, foreign, directions)
+            if result["foreign_rules"]:
+                warnings.append("%d rule(s) outside group %s open what the plan does not (see foreign_rules); they were not changed"
+                                % (len(result["foreign_rules"]), group))
+
+        # 2nd call, only when there is something to do and not in check mode.
+        if changed and not self._task.check_mode:
+            applied = self._host_module(apply, task_vars)
+            result["done"] = applied.get("done", [])
+            if applied.get("failed"):
+                result.update(failed=True, failed_step=applied.get("failed_step"),
+                              msg="voiceops.firewall.windows_firewall: applying failed: %s" % applied.get("msg", ""))
+        result["host_calls"] = self._host_calls
+        if warnings:
+            result["warnings"] = warnings
+        return result

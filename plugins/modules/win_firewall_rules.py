@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The module is PowerShell (win_firewall_rules.ps1); this file holds its documentation.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: win_firewall_rules
+short_description: Read or change the Windows Firewall rules of one rule group in a single run
+version_added: 0.2.0
+description:
+  - The host side of M(voiceops.firewall.windows_firewall). It is deliberately thin; use that
+    action (or the C(voiceops.firewall.windows_firewall) role), which decides what to change.
+  - O(operation=query) returns the rules of O(group) in the local policy store with their port,
+    address and application filters, and the firewall profiles' state; with O(foreign=true) also
+    the enabled allow rules of other groups in the effective (active) policy store. Filters are
+    read once per filter type and joined by rule, not once per rule.
+  - O(operation=apply) makes the given changes in one run, in this order, so that the management
+    rule is in place before anything is removed or a default action tightens, O(add)
+    (C(New-NetFirewallRule)), O(update) (C(Set-NetFirewallRule)), O(remove)
+    (C(Remove-NetFirewallRule)), O(profiles) (C(Set-NetFirewallProfile)).
+  - Rules of other groups are never changed. Before an update or a removal the module reads the
+    rule and refuses (fails) when its group is not O(group).
+  - Windows has no transaction for firewall rules. On the first failing change the module stops
+    and fails, reporting the changes already made (RV(done)) and the failing step
+    (RV(failed_step)); nothing is rolled back. Running the role again converges, because it
+    compares the host with the plan again.
+  - Only allow rules are accepted (O(add[].action) has the single choice C(Allow)).
+author:
+  - voiceops.firewall maintainers (@voiceops)
+options:
+  operation:
+    description:
+      - C(query) reads, C(apply) changes.
+    type: str
+    required: true
+    choices: [query, apply]
+  group:
+    description:
+      - The rule group (C(Group) of C(New-NetFirewallRule)) that marks the rules as the collection's.
+    type: str
+    required: true
+  foreign:
+    description:
+      - With O(operation=query), also return the enabled allow rules of other groups.
+    type: bool
+    default: false
+  add:
+    description:
+      - Rules to create, in O(group).
+    type: list
+    elements: dict
+    default: []
+    suboptions: &rule
+      name:
+        description: Unique name (C(Name), the rule's id).
+        type: str
+        required: true
+      display_name:
+        description: C(DisplayName).
+        type: str
+        required: true
+      description:
+        description: C(Description); the collection lists the flow ids here.
+        type: str
+        default: ''
+      direction:
+        description: C(Direction).
+        type: str
+        required: true
+        choices: [Inbound, Outbound]
+      action:
+        description: C(Action). Only allow rules; the default deny is the profile's default action.
+        type: str
+        required: true
+        choices: [Allow]
+      enabled:
+        description: C(Enabled).
+        type: bool
+        default: true
+      profiles:
+        description: C(Profile), as names (C(Domain), C(Private), C(Public)).
+        type: list
+        elements: str
+        required: true
+      protocol:
+        description: C(Protocol) (C(TCP), C(UDP), C(ICMPv4), C(ICMPv6) or a number such as C(50)).
+        type: str
+        required: true
+      local_ports:
+        description: C(LocalPort); used only with C(TCP) and C(UDP).
+        type: list
+        elements: str
+        default: [Any]
+      remote_ports:
+        description: C(RemotePort); used only with C(TCP) and C(UDP).
+        type: list
+        elements: str
+        default: [Any]
+      local_addresses:
+        description: C(LocalAddress).
+        type: list
+        elements: str
+        default: [Any]
+      remote_addresses:
+        description: C(RemoteAddress).
+        type: list
+        elements: str
+        default: [Any]
+      program:
+        description: C(Program), a full path, or C(Any).
+        type: str
+        default: Any
+  update:
+    description:
+      - Rules of O(group) to set to the given values (same suboptions as O(add)).
+    type: list
+    elements: dict
+    default: []
+    suboptions: *rule
+  remove:
+    description:
+      - Names of rules of O(group) to remove.
+    type: list
+    elements: str
+    default: []
+  profiles:
+    description:
+      - Firewall profiles to set.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The profile.
+        type: str
+        required: true
+        choices: [Domain, Private, Public]
+      enabled:
+        description: Whether the firewall is on for the profile.
+        type: bool
+        required: true
+      default_inbound_action:
+        description: C(DefaultInboundAction).
+        type: str
+        required: true
+        choices: [Allow, Block]
+      default_outbound_action:
+        description: C(DefaultOutboundAction).
+        type: str
+        required: true
+        choices: [Allow, Block]
+notes:
+  - Works on the local persistent policy store. Rules and profile settings from Group Policy take
+    precedence over it; O(foreign=true) shows the effective rules including those.
+attributes:
+  check_mode:
+    support: full
+    description: A query changes nothing; an apply in check mode reports C(changed) without changing anything.
+  diff_mode:
+    support: none
+    description: The diff is computed on the controller by M(voiceops.firewall.windows_firewall).
+  platform:
+    support: full
+    platforms: windows
+    description: Runs on the Windows host, with the NetSecurity PowerShell module (Windows Server 2012 and later).
+seealso:
+  - module: voiceops.firewall.windows_firewall
+"""
+
+EXAMPLES = r"""
+- name: Read the collection's rules (what voiceops.firewall.windows_firewall does first)
+  voiceops.firewall.win_firewall_rules:
+    operation: query
+    group: voiceops.firewall
+  register: current
+
+- name: Add one rule (normally the controller computes the whole list)
+  voiceops.firewall.win_firewall_rules:
+    operation: apply
+    group: voiceops.firewall
+    add:
+      - name: voiceops-in-tcp-5986
+        display_name: "voiceops.firewall: in TCP 5986 (winrm-https)"
+        direction: Inbound
+        action: Allow
+        profiles: [Domain, Private, Public]
+        protocol: TCP
+        local_ports: ["5986"]
+        remote_addresses: [10.99.0.0/24]
+"""
+
+RETURN = r"""
+rules:
+  description:
+    - With O(operation=query), the rules of O(group), sorted by name. Enums are names as
+      PowerShell prints them; lists stay lists.
+  returned: operation is query
+  type: list
+  elements: dict
+  sample:
+    - Name: voiceops-in-tcp-5986
+      DisplayName: "voiceops.firewall: in TCP 5986 (winrm-https)"
+      Description: "Managed by voiceops.firewall (do not edit). Flows: management.winrm:management>dc01"
+      Group: voiceops.firewall
+      Enabled: "True"
+      Direction: Inbound
+      Action: Allow
+      Profile: Any
+      Protocol: TCP
+      LocalPort: ["5986"]
+      RemotePort: [Any]
+      LocalAddress: [Any]
+      RemoteAddress: [10.99.0.0/255.255.255.0]
+      Program: Any
+profiles:
+  description: With O(operation=query), the firewall profiles of the local persistent store.
+  returned: operation is query
+  type: list
+  elements: dict
+  sample:
+    - {Name: Domain, Enabled: "True", DefaultInboundAction: Block, DefaultOutboundAction: Allow}
+foreign_rules:
+  description: With O(foreign=true), enabled allow rules of other groups in the active store, in the shape of RV(rules).
+  returned: operation is query and foreign is true
+  type: list
+  elements: dict
+done:
+  description: With O(operation=apply), the changes made, in order (C(add NAME), C(update NAME), C(remove NAME), C(profile NAME)).
+  returned: operation is apply
+  type: list
+  elements: str
+  sample: ["add voiceops-in-tcp-5986", "remove voiceops-in-tcp-8080"]
+failed_step:
+  description: The change that failed.
+  returned: failure during apply
+  type: str
+  sample: add voiceops-in-tcp-5986
+"""

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: windows_firewall
+short_description: Apply a Windows host's firewall rules from the plan in one pass
+version_added: 0.2.0
+description:
+  - Renders on the controller the Windows Firewall rules a host needs from the plan of
+    M(voiceops.firewall.plan), reads the host's rules of O(group) once, computes the adds,
+    updates and removals on the controller, and applies all of them in one more call. So a host
+    gets at most two module runs over WinRM (one in check mode or when nothing differs), whatever
+    the number of rules. The host module is M(voiceops.firewall.win_firewall_rules).
+  - Inbound rules for every flow to the host, scoped to the sources' addresses; outbound rules
+    for the flows from the host only when O(outbound_default=block). Flows with the same
+    direction, protocol, program and port set share one rule with the union of their remote
+    addresses; the rule's description lists the flow ids. Names are deterministic
+    (C(voiceops-in-tcp-5986), C(voiceops-in-udp-40000-40999-sesworker.exe)).
+  - Program rules (C(SESWorker.exe), C(W3WP.exe)) need the program's full path from
+    O(program_paths); a program without a known path fails the task, naming it.
+  - Never a block rule. On Windows a block rule beats every allow rule whatever the order, so the
+    default deny is the profile's default inbound action, which O(manage_profiles) sets.
+  - Rules of other groups are never changed. With O(report_foreign=true) the enabled allow rules
+    of other groups that open what the plan does not are reported.
+  - The rule model, what was tested and what was not is described in C(docs/windows.md).
+author:
+  - voiceops.firewall maintainers (@voiceops)
+options:
+  plan:
+    description:
+      - The plan, as returned by M(voiceops.firewall.plan) (its C(plan) key).
+    type: dict
+    required: true
+  host:
+    description:
+      - The host's name in the plan. Defaults to C(inventory_hostname).
+    type: str
+  group:
+    description:
+      - The rule group that marks the rules as the collection's. Only rules of this group are
+        changed or removed.
+    type: str
+    default: voiceops.firewall
+  profiles:
+    description:
+      - Firewall profiles the rules apply to (C(Domain), C(Private), C(Public)), and, with
+        O(manage_profiles), the profiles whose default actions are set.
+      - All three by default, so that a server whose domain profile drops to C(Public) for a moment
+        keeps its rules, including the management rule.
+    type: list
+    elements: str
+    default: [Domain, Private, Public]
+  outbound_default:
+    description:
+      - C(block) renders outbound rules for the flows from the host and, with O(manage_profiles),
+        sets the profiles' default outbound action to block. C(allow) renders no outbound rules.
+      - The variable decides, not the host's current setting, so the rendered rule set does not
+        depend on the host; when a profile already blocks outbound and this is C(allow) without
+        O(manage_profiles), a warning says so.
+    type: str
+    default: allow
+    choices: [allow, block]
+  manage_profiles:
+    description:
+      - Turn the firewall on for O(profiles) with default inbound action block and the default
+        outbound action of O(outbound_default). Applied after the rules.
+    type: bool
+    default: true
+  program_paths:
+    description:
+      - Full path of each program a flow names, by file name (the catalog names only the file),
+        for example C(%SystemRoot%\System32\inetsrv\w3wp.exe) for C(W3WP.exe). Matched
+        case-insensitively.
+    type: dict
+    default: {}
+  purge:
+    description:
+      - Remove the rules of O(group) that the plan no longer has. Without it they are kept and
+        reported.
+    type: bool
+    default: true
+  report_foreign:
+    description:
+      - Also read the enabled allow rules of other groups and report those that open what the
+        plan does not (RV(foreign_rules)). They are never changed.
+    type: bool
+    default: false
+  fqdn_remote:
+    description:
+      - What to do with a flow whose far end is given only by a name (FQDN). Windows Firewall
+        cannot scope a rule to a name.
+      - C(any) allows any remote address on the flow's protocol, ports and program, with a warning;
+        C(skip) renders no rule for it, with a warning.
+    type: str
+    default: any
+    choices: [any, skip]
+notes:
+  - Run M(voiceops.firewall.plan) once (C(run_once), C(delegate_to=localhost)) and pass its plan;
+    the role C(voiceops.firewall.windows_firewall) does that.
+attributes:
+  check_mode:
+    support: full
+    description: Reads the host once and reports what would change; changes nothing.
+  diff_mode:
+    support: full
+    description: One before/after pair per added, updated or removed rule and per changed profile.
+  platform:
+    support: full
+    platforms: windows
+    description: Renders and compares on the controller; the host module runs on the Windows host over WinRM.
+seealso:
+  - module: voiceops.firewall.plan
+  - module: voiceops.firewall.win_firewall_rules
+"""
+
+EXAMPLES = r"""
+- name: Compute the plan once
+  voiceops.firewall.plan:
+  run_once: true
+  delegate_to: localhost
+  register: voiceops_plan
+
+- name: Apply each Windows host's rules
+  voiceops.firewall.windows_firewall:
+    plan: "{{ voiceops_plan.plan }}"
+    program_paths:
+      W3WP.exe: '%SystemRoot%\System32\inetsrv\w3wp.exe'
+      SESWorker.exe: 'D:\Speech Server\SESWorker.exe'
+"""
+
+RETURN = r"""
+rules:
+  description: The rules the host should have, sorted by name.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: voiceops-in-tcp-5986
+      display_name: "voiceops.firewall: in TCP 5986 (winrm-https)"
+      description: "Managed by voiceops.firewall (do not edit). Flows: management.winrm:management>dc01"
+      direction: Inbound
+      action: Allow
+      enabled: true
+      profiles: [Domain, Private, Public]
+      protocol: TCP
+      local_ports: ["5986"]
+      remote_ports: [Any]
+      local_addresses: [Any]
+      remote_addresses: [10.99.0.0/24]
+      program: Any
+summary:
+  description: What changed (or would change in check mode).
+  returned: success
+  type: dict
+  sample: {"desired": 19, "added": ["voiceops-in-tcp-88"], "updated": [], "removed": [], "kept_stale": [],
+           "unchanged": 18, "profiles": []}
+commands:
+  description: The cmdlet calls the apply makes (or would make in check mode), for review.
+  returned: changed
+  type: list
+  elements: str
+foreign_rules:
+  description: Enabled allow rules of other groups that open what the plan does not.
+  returned: report_foreign is true
+  type: list
+  elements: dict
+done:
+  description: The changes the host made, in order.
+  returned: changed and not check mode
+  type: list
+  elements: str
+host_calls:
+  description: How many times the host module ran for this host (1 or 2).
+  returned: always
+  type: int
+  sample: 2
+problems:
+  description: On bad settings, every problem found.
+  returned: failure
+  type: list
+  elements: str
+"""

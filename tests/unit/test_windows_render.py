@@ -1,0 +1,203 @@
+# -*- coding: utf-8 -*-
+"""Rendering the Windows Firewall rules of each example Windows host from the plan.
+
+Golden files under tests/golden/windows/ pin, per host, the rule set (<host>.rules.json), the
+exact arguments the host module receives for a first apply (<host>.apply.json) and the cmdlet
+calls that apply makes (<host>.apply.ps1). Regenerate with UPDATE_GOLDEN=1 and review git diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import REPO
+from example_inventory import example_vars, role_program_paths
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+
+GOLDEN = REPO / "tests" / "golden" / "windows"
+PLAN = json.loads((REPO / "tests" / "golden" / "example" / "plan.json").read_text())
+HOST_VARS = example_vars()[1]
+WINDOWS_HOSTS = w.windows_hosts(PLAN)
+
+# Rule counts per example Windows host (outbound default allow: inbound rules only).
+EXPECTED_COUNTS = {"dc01": 18, "dc02": 17, "fs01": 2, "lic01": 2, "mob01": 2, "slive01": 2, "speech01": 8,
+                   "speech02": 4, "sql01": 2, "timc01": 3, "web01": 2, "wfm01": 3}
+
+
+def render(host: str, **kwargs):
+    kwargs.setdefault("program_paths", role_program_paths(HOST_VARS[host]))
+    return w.render_host(PLAN, host, **kwargs)
+
+
+def first_apply(host: str) -> dict:
+    rules = render(host)[0]
+    changes = w.diff_rules(rules, [])
+    profiles = w.diff_profiles(w.desired_profiles(w.PROFILES, "allow"), {})
+    return w.apply_args(w.GROUP, changes, profiles)
+
+
+def _dump(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def test_windows_hosts_of_the_example_are_the_inventory_windows_hosts():
+    assert WINDOWS_HOSTS == sorted(EXPECTED_COUNTS)
+
+
+@pytest.mark.parametrize("host", sorted(EXPECTED_COUNTS))
+def test_rendered_rules_match_golden_files(host):
+    rules = render(host)[0]
+    args = first_apply(host)
+    files = {"%s.rules.json" % host: _dump(rules), "%s.apply.json" % host: _dump(args),
+             "%s.apply.ps1" % host: w.powershell_preview(args)}
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (GOLDEN / name).write_text(text)
+    for name, text in files.items():
+        assert (GOLDEN / name).read_text() == text, (
+            "%s differs from tests/golden/windows/%s; if intended, run with UPDATE_GOLDEN=1 and review git diff" % (name, name))
+    assert len(rules) == EXPECTED_COUNTS[host]
+    assert args["add"] == [w.module_rule(r) for r in rules]
+
+
+@pytest.mark.parametrize("host", sorted(EXPECTED_COUNTS))
+@pytest.mark.parametrize("outbound", ["allow", "block"])
+def test_rule_set_invariants(host, outbound):
+    rules = render(host, outbound_default=outbound)[0]
+    names = [r["name"] for r in rules]
+    assert names == sorted(set(names)), "unique and sorted"
+    assert all(r["action"] == "Allow" for r in rules), "never a block rule"
+    assert all(r["name"].startswith("voiceops-") and len(r["name"]) <= w.MAX_NAME for r in rules)
+    # no catch-all: every rule has a protocol, and TCP/UDP rules name their ports
+    assert all(r["protocol"] != "Any" for r in rules)
+    for rule in rules:
+        if rule["protocol"] in ("TCP", "UDP"):
+            ports = rule["local_ports"] if rule["direction"] == "Inbound" else rule["remote_ports"]
+            assert ports != ["Any"], rule["name"]
+    # the WinRM rule comes from the plan's management flow, from the management networks
+    winrm = [f for f in PLAN["flows"] if f["entry"] == "management.winrm" and f["dst"]["name"] == host]
+    assert len(winrm) == 1
+    holder = [r for r in rules if winrm[0]["id"] in r["description"]]
+    assert len(holder) == 1
+    assert holder[0]["local_ports"] == winrm[0]["ports"] and holder[0]["remote_addresses"] == PLAN["management_networks"]
+    assert all(r["direction"] == "Inbound" for r in rules) or outbound == "block"
+
+
+@pytest.mark.parametrize("host", sorted(EXPECTED_COUNTS))
+def test_every_flow_of_the_host_is_in_exactly_one_rule(host):
+    rules = render(host, outbound_default="block")[0]
+    for flow in PLAN["flows"]:
+        if host not in (flow["src"]["name"], flow["dst"]["name"]):
+            continue
+        holders = [r for r in rules if flow["id"] in r["description"].split("Flows: ")[1].split(", ")]
+        expected = 2 if flow["protocol"] == "icmp" and any(":" in a for a in (flow["src"] if flow["dst"]["name"] == host else flow["dst"])["addresses"]) \
+            and any(":" not in a for a in (flow["src"] if flow["dst"]["name"] == host else flow["dst"])["addresses"]) else 1
+        assert len(holders) == expected, flow["id"]
+        rule = holders[0]
+        assert rule["direction"] == ("Inbound" if flow["dst"]["name"] == host else "Outbound")
+
+
+def test_program_rules_use_the_configured_paths_and_narrowed_ranges():
+    rules = render("speech01")[0]
+    by_name = {r["name"]: r for r in rules}
+    rtp = by_name["voiceops-in-udp-40000-40999-sesworker.exe"]
+    assert rtp["program"] == HOST_VARS["speech01"]["windows_firewall_program_paths"]["SESWorker.exe"]
+    assert rtp["local_ports"] == ["40000-40999"] and rtp["remote_addresses"] == ["10.10.0.5"]
+    w3wp = by_name["voiceops-in-tcp-1024-65535-w3wp.exe"]
+    assert w3wp["program"] == "%SystemRoot%\\System32\\inetsrv\\w3wp.exe"
+    assert w3wp["remote_addresses"] == ["10.10.0.5", "10.30.0.20"]
+    # speech02 keeps the vendor's full range: nothing narrowed it in its inventory
+    rules2 = render("speech02")[0]
+    assert "voiceops-in-udp-1024-65535-sesworker.exe" in {r["name"] for r in rules2}
+
+
+def test_a_program_without_a_known_path_fails_naming_it():
+    with pytest.raises(VoiceopsError) as err:
+        w.render_host(PLAN, "speech01", program_paths={"W3WP.exe": "C:\\w3wp.exe"})
+    assert len(err.value.problems) == 1
+    assert "windows_firewall_program_paths: the full path of SESWorker.exe is not known" in err.value.problems[0]
+    assert "ms_speech_server.rtp:sip_gw01>speech01" in err.value.problems[0]
+
+
+def test_program_names_match_case_insensitively():
+    rules = w.render_host(PLAN, "speech01", program_paths={"sesworker.EXE": "C:\\s.exe", "w3wp.exe": "C:\\w.exe"})[0]
+    assert {r["program"] for r in rules} == {"Any", "C:\\s.exe", "C:\\w.exe"}
+
+
+def test_merged_rule_takes_the_union_of_sources_and_lists_every_flow():
+    rules = render("dc01")[0]
+    rule = {r["name"]: r for r in rules}["voiceops-in-tcp-49152-65535"]
+    assert rule["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10", "fd00:50::11"]
+    flows = rule["description"].split("Flows: ")[1].split(", ")
+    assert "microsoft_infrastructure.ad_dc_dfsr:dc02>dc01" in flows and "microsoft_infrastructure.ad_rpc_dynamic:web01>dc01" in flows
+    assert flows == sorted(flows)
+
+
+def test_icmp_is_split_by_address_family():
+    rules = render("dc01")[0]
+    by_name = {r["name"]: r for r in rules}
+    assert by_name["voiceops-in-icmpv4"]["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10"]
+    assert by_name["voiceops-in-icmpv6"]["remote_addresses"] == ["fd00:50::11"]
+    assert by_name["voiceops-in-icmpv4"]["local_ports"] == ["Any"]
+
+
+def test_outbound_rules_only_when_outbound_default_is_block():
+    allow = render("web01")[0]
+    block = render("web01", outbound_default="block")[0]
+    assert {r["direction"] for r in allow} == {"Inbound"}
+    out = [r for r in block if r["direction"] == "Outbound"]
+    assert out and all(r["local_ports"] == ["Any"] and r["remote_ports"] != ["Any"] for r in out if r["protocol"] in ("TCP", "UDP"))
+    assert w.desired_profiles(w.PROFILES, "block")["Domain"] == {
+        "enabled": True, "default_inbound_action": "Block", "default_outbound_action": "Block"}
+
+
+def test_fqdn_endpoint_becomes_any_with_a_warning_or_is_skipped():
+    rules, warnings = render("slive01", outbound_default="block")
+    flow_id = "speechexec.speechlive_cloud:slive01>speechlive"
+    holder = [r for r in rules if flow_id in r["description"]]
+    assert holder and holder[0]["remote_addresses"] == ["Any"]
+    assert any(flow_id in m and "livebroker.speechexec.com" in m and "any remote address" in m for m in warnings)
+    rules, warnings = render("slive01", outbound_default="block", fqdn_remote="skip")
+    assert not [r for r in rules if flow_id in r["description"]]
+    assert any(flow_id in m and "gets no rule" in m for m in warnings)
+
+
+def test_profiles_and_bad_settings_are_reported_all_at_once():
+    rules = render("fs01", profiles=["domain"])[0]
+    assert all(r["profiles"] == ["Domain"] for r in rules)
+    with pytest.raises(VoiceopsError) as err:
+        w.render_host(PLAN, "fs01", profiles=["Work"], outbound_default="deny", fqdn_remote="resolve")
+    text = "\n".join(err.value.problems)
+    assert "windows_firewall_profiles: one of Domain, Private, Public (got 'Work')" in text
+    assert "windows_firewall_outbound_default: allow or block (got 'deny')" in text
+    assert "windows_firewall_fqdn_remote: any or skip (got 'resolve')" in text
+
+
+@pytest.mark.parametrize("host,message", [
+    ("workstations", "workstations is not a managed Windows host in the plan"),
+    ("edge01", "edge01 is not a managed Windows host in the plan"),
+    ("nosuch", "host: nosuch is not in the plan"),
+])
+def test_only_managed_windows_hosts_render(host, message):
+    with pytest.raises(VoiceopsError, match=message):
+        w.render_host(PLAN, host)
+
+
+def test_rendering_is_deterministic():
+    first = [render(h) for h in WINDOWS_HOSTS]
+    second = [render(h) for h in WINDOWS_HOSTS]
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_over_long_names_are_hashed_deterministically():
+    ports = ["%d" % p for p in range(10000, 10060, 2)]
+    name = w.rule_name("Inbound", "TCP", ports, None)
+    assert name.startswith("voiceops-in-tcp-") and len(name) <= w.MAX_NAME
+    assert name == w.rule_name("Inbound", "TCP", list(ports), None)
+    assert name != w.rule_name("Inbound", "TCP", ports[:-1], None)
