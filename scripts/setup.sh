@@ -35,8 +35,8 @@ log() {
 
 # --- Debian packages ---------------------------------------------------------
 # nftables: nft -c on rendered rulesets; sip-tester (sipp): SIP traffic in the functional tests;
-# iproute2: network namespaces; openssh-server: test targets; graphviz: `dot` draws the diagrams.
-# shellcheck: ansible-test sanity.
+# iproute2: network namespaces; openssh-server: test targets; graphviz: `dot` draws the diagrams;
+# with --test also the linter that ansible-test sanity runs on shell scripts.
 apt_packages=(nftables sip-tester iproute2 openssh-server graphviz)
 if [ "$want_test" = 1 ]; then
     apt_packages+=(shellcheck)

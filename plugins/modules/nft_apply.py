@@ -61,6 +61,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Linux hosts with nftables.
 notes:
   - Needs root (or CAP_NET_ADMIN) on the managed host.
 """
@@ -99,8 +100,7 @@ drift:
 import os
 import re
 import secrets
-import subprocess
-import sys
+import shlex
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -156,25 +156,20 @@ def _arm_rollback(module, state_dir, table, previous, timeout):
     deadline = int(time.time()) + timeout
     _write(pending, "%s %d\n" % (token, deadline))
     nft = module.get_bin_path("nft", required=True)
-    # A detached watcher, in its own session so that the end of the SSH session does not end it.
-    script = (
-        "import os, subprocess, sys, time\n"
-        "pending, rollback, nft, token, deadline = sys.argv[1:6]\n"
-        "time.sleep(max(0, int(deadline) - time.time()))\n"
-        "try:\n"
-        "    current = open(pending).read().split()[0]\n"
-        "except OSError:\n"
-        "    sys.exit(0)\n"
-        "if current == token:\n"
-        "    rc = subprocess.call([nft, '-f', rollback])\n"
-        "    os.replace(pending, pending[:-len('.pending')] + '.rolled-back')\n"
-        "    with open(pending[:-len('.pending')] + '.rolled-back', 'a') as log:\n"
-        "        log.write('restored at %d rc=%d\\n' % (time.time(), rc))\n"
-    )
-    with open(os.devnull, "rb") as devnull_in, open(os.devnull, "wb") as devnull_out:
-        subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-c", script, pending, rollback, nft, token, str(deadline)],
-            stdin=devnull_in, stdout=devnull_out, stderr=devnull_out, start_new_session=True, close_fds=True)
+    # A watcher in its own session (setsid), so that the end of the SSH session does not end it:
+    # at the deadline, if this apply is still pending, it loads the rollback file.
+    marker = os.path.join(state_dir, "%s.rolled-back" % table)
+    watcher = (
+        "sleep %d; read -r current rest < %s || exit 0; [ \"$current\" = %s ] || exit 0; "
+        "%s -f %s; rc=$?; mv -f %s %s; echo \"restored at $(date +%%s) rc=$rc\" >> %s"
+        % (timeout, shlex.quote(pending), token, shlex.quote(nft), shlex.quote(rollback),
+           shlex.quote(pending), shlex.quote(marker), shlex.quote(marker)))
+    setsid = module.get_bin_path("setsid", required=True)
+    rc, _out, err = module.run_command(
+        "%s sh -c %s </dev/null >/dev/null 2>&1 &" % (shlex.quote(setsid), shlex.quote(watcher)), use_unsafe_shell=True)
+    if rc != 0:
+        os.remove(pending)
+        module.fail_json(msg="could not start the rollback watcher; nothing was applied", stderr=err)
     return token, deadline
 
 

@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import Problems
+from ._errors import Problems, VoiceopsError
 from ._nft import render_edge
 from ._ports import contains, parse_ports
 
@@ -99,7 +99,8 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
     s = _resolve(plan, src, "src", problems)
     d = _resolve(plan, dst, "dst", problems)
     problems.raise_if_any()
-    assert s is not None and d is not None
+    if s is None or d is None:  # pragma: no cover - problems were raised above
+        raise VoiceopsError("src/dst could not be resolved")
     by_name = src in plan["instances"] and dst in plan["instances"]
     matches = []
     for flow in plan["flows"]:

@@ -23,13 +23,16 @@ Shape (see docs/edge.md):
 
 from __future__ import annotations
 
+import bisect
+import functools
 import ipaddress
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import Problems
+from ._estate import gc_paused
 from ._ports import PortSet, merge, parse_ports
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -73,8 +76,13 @@ class EdgeReport:
         }
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_net(value: str) -> Network:
+    return ipaddress.ip_network(value)
+
+
 def _nets(values: list[str]) -> list[Network]:
-    return [ipaddress.ip_network(v) for v in values]
+    return [_parse_net(v) for v in values]
 
 
 def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, report: EdgeReport) -> list[Network]:
@@ -111,6 +119,67 @@ class _Item:
         return (tuple((n.version, int(n.network_address), n.prefixlen) for n in self.addrs), self.lo, self.hi)
 
 
+def _cidr(net: Network) -> tuple[int, int, int]:
+    """``(network as an integer, prefix length, address bits)``."""
+    return int(net.network_address), net.prefixlen, net.max_prefixlen
+
+
+def _cidrs_overlap(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    """``a.overlaps(b)`` for two networks of one IP version: CIDR networks nest or are disjoint."""
+    shift = a[2] - min(a[1], b[1])
+    return a[0] >> shift == b[0] >> shift
+
+
+class _OverlapIndex:
+    """The elements kept so far, indexed by their first address, to find the first one that overlaps.
+
+    Equivalent to scanning them all in order (what :func:`_disjoint` means), without the
+    quadratic cost: an element can only overlap kept elements whose first address is a supernet
+    of its own (one dictionary look-up per prefix length in use) or a subnet (a range of the
+    sorted network numbers of each longer prefix length).
+    """
+
+    def __init__(self) -> None:
+        self.items: list[_Item] = []
+        self.keys: list[tuple[tuple[int, int, int], ...]] = []
+        self.by_len: dict[int, dict[int, list[int]]] = {}   # prefix length -> network -> positions
+        self.sorted_nets: dict[int, list[int]] = {}         # prefix length -> sorted networks
+
+    def add(self, item: _Item, keys: tuple[tuple[int, int, int], ...]) -> None:
+        pos = len(self.items)
+        self.items.append(item)
+        self.keys.append(keys)
+        net, plen, _bits = keys[0]
+        table = self.by_len.setdefault(plen, {})
+        if net not in table:
+            table[net] = []
+            bisect.insort(self.sorted_nets.setdefault(plen, []), net)
+        table[net].append(pos)
+
+    def first_overlap(self, item: _Item, keys: tuple[tuple[int, int, int], ...]) -> int | None:
+        net, plen, bits = keys[0]
+        best: int | None = None
+        for length, table in self.by_len.items():
+            if length <= plen:
+                shift = bits - length
+                found: Iterable[list[int]] = [table.get(net >> shift << shift, [])]
+            else:
+                nets = self.sorted_nets[length]
+                last = net + (1 << (bits - plen)) - 1
+                found = [table[n] for n in nets[bisect.bisect_left(nets, net):bisect.bisect_right(nets, last)]]
+            for positions in found:
+                for pos in positions:
+                    if best is not None and pos >= best:
+                        break
+                    kept = self.items[pos]
+                    if item.hi < kept.lo or item.lo > kept.hi:
+                        continue
+                    if all(_cidrs_overlap(a, b) for a, b in zip(keys[1:], self.keys[pos][1:])):
+                        best = pos
+                        break
+        return best
+
+
 def _disjoint(items: list[_Item]) -> list[_Item]:
     """Make elements disjoint, as nft requires of an interval set.
 
@@ -118,35 +187,34 @@ def _disjoint(items: list[_Item]) -> list[_Item]:
     inside a broader element's and whose ports overlap gives those ports to the
     broader element (its comment then names both flows; the verdict is the same)
     and keeps the rest.  When two elements are each broader in a different
-    address, the narrower address is split off first.
+    address, the narrower address is split off first.  Each element is compared with
+    the first kept element it overlaps (see :class:`_OverlapIndex`).
     """
     width = lambda it: sum(n.prefixlen for n in it.addrs)  # noqa: E731 - local sort key
-    out: list[_Item] = []
+    index = _OverlapIndex()
     pending = sorted(items, key=lambda it: (width(it), it.sort_key()), reverse=True)
     while pending:
         cur = pending.pop()
-        for kept in out:
-            if cur.hi < kept.lo or cur.lo > kept.hi:
-                continue
-            if not all(a.overlaps(b) for a, b in zip(cur.addrs, kept.addrs)):
-                continue
-            if all(a.subnet_of(b) for a, b in zip(cur.addrs, kept.addrs)):  # type: ignore[arg-type]
-                kept.ids |= cur.ids
-                if cur.lo < kept.lo:
-                    pending.append(_Item(cur.addrs, cur.lo, kept.lo - 1, set(cur.ids)))
-                if cur.hi > kept.hi:
-                    pending.append(_Item(cur.addrs, kept.hi + 1, cur.hi, set(cur.ids)))
+        keys = tuple(_cidr(n) for n in cur.addrs)
+        hit = index.first_overlap(cur, keys)
+        if hit is None:
+            index.add(cur, keys)
+            continue
+        kept = index.items[hit]
+        if all(a.subnet_of(b) for a, b in zip(cur.addrs, kept.addrs)):  # type: ignore[arg-type]
+            kept.ids |= cur.ids
+            if cur.lo < kept.lo:
+                pending.append(_Item(cur.addrs, cur.lo, kept.lo - 1, set(cur.ids)))
+            if cur.hi > kept.hi:
+                pending.append(_Item(cur.addrs, kept.hi + 1, cur.hi, set(cur.ids)))
+            continue
+        for dim, (a, b) in enumerate(zip(cur.addrs, kept.addrs)):
+            if a != b and b.subnet_of(a):  # type: ignore[arg-type]
+                for piece in [*a.address_exclude(b), b]:  # type: ignore[arg-type]
+                    addrs = cur.addrs[:dim] + (piece,) + cur.addrs[dim + 1:]
+                    pending.append(_Item(addrs, cur.lo, cur.hi, set(cur.ids)))
                 break
-            for dim, (a, b) in enumerate(zip(cur.addrs, kept.addrs)):
-                if a != b and b.subnet_of(a):  # type: ignore[arg-type]
-                    for piece in [*a.address_exclude(b), b]:  # type: ignore[arg-type]
-                        addrs = cur.addrs[:dim] + (piece,) + cur.addrs[dim + 1:]
-                        pending.append(_Item(addrs, cur.lo, cur.hi, set(cur.ids)))
-                    break
-            break
-        else:
-            out.append(cur)
-    return sorted(out, key=_Item.sort_key)
+    return sorted(index.items, key=_Item.sort_key)
 
 
 class _SetBuilder:
@@ -160,6 +228,7 @@ class _SetBuilder:
         self.with_ports = with_ports
         self.items: dict[tuple[Network, ...], list[tuple[int, int, str]]] = defaultdict(list)
         self._elements: list[str] | None = None
+        self._keys: list[str] = []
         self.final: list[_Item] = []
 
     def add(self, addrs: tuple[Network, ...], ports: PortSet, flow_id: str) -> None:
@@ -173,12 +242,13 @@ class _SetBuilder:
         if self._elements is None:
             self.final = _disjoint(self._merged())
             self._elements = [self._format(item) for item in self.final]
+            self._keys = [element.split(" comment ", 1)[0] for element in self._elements]
         return self._elements
 
     def trace(self) -> list[dict[str, Any]]:
         """Each element (without its comment) and every flow id behind it."""
         self.elements()
-        return [{"element": self._format(item).split(" comment ", 1)[0], "flows": sorted(item.ids)} for item in self.final]
+        return [{"element": key, "flows": sorted(item.ids)} for key, item in zip(self._keys, self.final)]
 
     def _merged(self) -> list[_Item]:
         items = []
@@ -203,6 +273,7 @@ class _SetBuilder:
         return " . ".join(kinds)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _fmt_net(net: Network) -> str:
     return str(net.network_address) if net.num_addresses == 1 and net.prefixlen == net.max_prefixlen else str(net)
 
@@ -280,6 +351,11 @@ def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
 def render_edge(plan: Mapping[str, Any], edge: str, table: str = DEFAULT_TABLE,
                 filter_input: bool = True) -> tuple[str, EdgeReport]:
     """Render the nftables table for ``edge``; returns the ``nft -f`` text and a report."""
+    with gc_paused():
+        return _render_edge(plan, edge, table, filter_input)
+
+
+def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: bool) -> tuple[str, EdgeReport]:
     zones = check_edge(plan, edge)
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)

@@ -39,15 +39,16 @@ PLAYBOOK = [{
     ],
 }]
 
-RULESET = """table inet vo_t
-delete table inet vo_t
-table inet vo_t {
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		tcp dport %d counter accept
-	}
-}
-"""
+RULESET = (
+    "table inet vo_t\n"
+    "delete table inet vo_t\n"
+    "table inet vo_t {\n"
+    "\tchain forward {\n"
+    "\t\ttype filter hook forward priority filter; policy accept;\n"
+    "\t\ttcp dport %d counter accept\n"
+    "\t}\n"
+    "}\n"
+)
 
 
 def need_root_and_nft():

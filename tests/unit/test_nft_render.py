@@ -44,14 +44,14 @@ def test_example_edge_passes_nft_check(example_plan, tmp_path):
 
 
 def test_only_our_table_is_named_and_nothing_is_flushed(example_plan):
-    text, _ = render_edge(example_plan, "edge01", table="vo_test")
+    text = render_edge(example_plan, "edge01", table="vo_test")[0]
     tables = [line for line in text.splitlines() if line.startswith(("table", "delete", "flush", "add table"))]
     assert tables == ["table inet vo_test", "delete table inet vo_test", "table inet vo_test {"]
     assert "flush" not in text
 
 
 def test_every_crossing_flow_is_enforced_and_no_other(example_plan):
-    _, report = render_edge(example_plan, "edge01")
+    report = render_edge(example_plan, "edge01")[1]
     edge_zones = set(example_plan["edges"]["edge01"]["zones"])
     expected = sorted(
         f["id"] for f in example_plan["flows"]
@@ -64,7 +64,7 @@ def test_every_crossing_flow_is_enforced_and_no_other(example_plan):
 
 
 def test_host_addresses_not_zones_where_hosts_are_known(example_plan):
-    _, report = render_edge(example_plan, "edge01")
+    report = render_edge(example_plan, "edge01")[1]
     rtp = [e for e in report.trace["pbx__speech_udp4"] if "ms_speech_server.rtp:sip_gw01>speech01" in e["flows"]]
     assert [e["element"] for e in rtp] == ["10.10.0.5 . 10.30.0.10 . 40000-40999"]
     # a name-only end (acme.telovip.de) is the one place a whole zone stands in, and it is reported
@@ -94,7 +94,7 @@ def test_rules_grow_with_zone_pairs_not_hosts(tmp_path):
 
 
 def test_comments_fit_nft(example_plan):
-    text, _ = render_edge(example_plan, "edge01")
+    text = render_edge(example_plan, "edge01")[0]
     for line in text.splitlines():
         if ' comment "' in line:
             assert len(line.split(' comment "', 1)[1].rstrip('",')) <= 128
