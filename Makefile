@@ -26,7 +26,7 @@ SANITY_ARGS ?=
 LINT_ARGS ?=
 TEST_DIRS := $(wildcard tests/unit tests/functional)
 
-.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint
+.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview
 
 help:
 	@echo "make setup | plan | test | unit | sanity | lint | clean"
@@ -44,7 +44,7 @@ plan: setup
 # Run every suite even when an earlier one fails, then fail if any failed.
 test: setup-test
 	@failed=""; \
-	for suite in unit sanity lint; do \
+	for suite in unit sanity lint ecosystem; do \
 	    echo "=== $$suite ==="; \
 	    start=$$(date +%s); \
 	    if $(MAKE) --no-print-directory run-$$suite; then res=passed; else res=FAILED; failed="$$failed $$suite"; fi; \
@@ -72,7 +72,27 @@ run-sanity:
 run-lint:
 	$(BIN)/ansible-lint $(LINT_ARGS)
 
+# Build the Galaxy artefact and use it from an empty collections path, check the execution
+# environment definition with ansible-builder, and run the plan through ansible-runner.
+ecosystem: setup-test
+	$(MAKE) --no-print-directory run-ecosystem
+
+run-ecosystem:
+	@rc=0; for s in artefact_check ee_check runner_check; do scripts/$$s.sh || rc=1; done; exit $$rc
+
+# Regenerate docs/products/ from the catalog (a unit test fails when they are stale).
+docs: setup
+	$(BIN)/python scripts/gen_product_docs.py
+
+# Preview CHANGELOG.md for the version in galaxy.yml without consuming the fragments.
+changelog-preview: setup-test
+	@t=$$(mktemp -d); d=$$t/ansible_collections/voiceops/firewall; mkdir -p $$d; \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $$d; \
+	printf '[defaults]\n' >$$t/a.cfg; \
+	(cd $$d && ANSIBLE_CONFIG=$$t/a.cfg ANSIBLE_COLLECTIONS_PATH=$$t $(BIN)/antsibull-changelog release --version $$($(BIN)/python -c 'import yaml;print(yaml.safe_load(open("galaxy.yml"))["version"])') --date 2000-01-01) \
+	&& cp $$d/CHANGELOG.md CHANGELOG.md; rm -rf $$t
+
 clean:
-	rm -rf .venv .collections .ansible .cache output tests/output .pytest_cache .hypothesis
+	rm -rf .venv .collections .ansible .cache output tests/output .pytest_cache .hypothesis runner/artifacts context
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -f voiceops-firewall-*.tar.gz
