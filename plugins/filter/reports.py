@@ -13,7 +13,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _explain, _lint, _reports
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _audit, _explain, _lint, _reports
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._views import ViewError
 
@@ -50,4 +50,7 @@ class FilterModule:
             "diagrams": _wrap(_reports.diagrams, "diagrams"),
             "lint_junit": _wrap(lint_junit, "lint_junit"),
             "explain": _wrap(_explain.explain, "explain"),
+            "drift_text": _wrap(_audit.drift_text, "drift_text"),
+            "audit_junit": _wrap(_audit.junit, "audit_junit"),
+            "audit_drifted": _wrap(_audit.drifted, "audit_drifted"),
         }

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Drift audit reports (internal API): readable drift lines and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        if "concat" in value:
+            return " . ".join(_value_text(v) for v in value["concat"])
+        if "prefix" in value:
+            return "%s/%s" % (value["prefix"]["addr"], value["prefix"]["len"])
+        if "range" in value:
+            return "%s-%s" % tuple(_value_text(v) for v in value["range"])
+    if isinstance(value, list) and len(value) == 2:  # a verdict map element
+        return "%s : %s" % (_value_text(value[0]), json.dumps(value[1], sort_keys=True))
+    return str(value)
+
+
+def drift_text(item: Mapping[str, Any]) -> str:
+    """One nft_audit drift item as a line a person reads."""
+    kind, name = item["kind"], item["name"]
+    if kind == "element":
+        text = "element %s: %s" % (name, _value_text(json.loads(item["item"])))
+        if item.get("detail") and item["status"] != "modified":
+            text += "  (%s)" % item["detail"]
+        elif item["status"] == "modified":
+            text += "  (%s)" % item["detail"]
+        return text
+    if kind == "rule":
+        rule = json.loads(item["item"])
+        comment = " comment %r" % rule["comment"] if rule.get("comment") else ""
+        return "rule in chain %s:%s %s" % (name, comment, json.dumps(rule["expr"], sort_keys=True))
+    return "%s %s%s" % (kind, name, "  (%s)" % item["detail"] if item.get("detail") else "")
+
+
+def drifted(records: list[Mapping[str, Any]]) -> bool:
+    return any(r["missing"] or r["extra"] or r["modified"] for r in records)
+
+
+def junit(records: list[Mapping[str, Any]]) -> str:
+    """A test suite per target host; a failing test case per missing, extra or modified item."""
+    total = sum(max(1, len(r["missing"]) + len(r["extra"]) + len(r["modified"])) for r in records)
+    failures = sum(len(r["missing"]) + len(r["extra"]) + len(r["modified"]) for r in records)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<testsuites name="voiceops.firewall drift audit" tests="%d" failures="%d">' % (total, failures)]
+    for record in sorted(records, key=lambda r: r["host"]):
+        items = [(status, text) for status in ("missing", "extra", "modified") for text in record[status]]
+        lines.append('  <testsuite name=%s tests="%d" failures="%d">' % (
+            quoteattr("%s (%s)" % (record["host"], record["target"])), max(1, len(items)), len(items)))
+        if not items:
+            lines.append('    <testcase classname=%s name="in sync with the plan"/>' % quoteattr("voiceops.audit." + record["host"]))
+        for status, text in items:
+            lines.append("    <testcase classname=%s name=%s>" % (quoteattr("voiceops.audit." + record["host"]), quoteattr("%s: %s" % (status, text))))
+            lines.append("      <failure type=%s message=%s>%s</failure>" % (quoteattr(status), quoteattr("%s on %s" % (status, record["host"])), escape(text)))
+            lines.append("    </testcase>")
+        lines.append("  </testsuite>")
+    lines.append("</testsuites>")
+    return "\n".join(lines) + "\n"
