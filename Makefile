@@ -26,7 +26,7 @@ SANITY_ARGS ?=
 LINT_ARGS ?=
 TEST_DIRS := $(wildcard tests/unit tests/functional)
 
-.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview
+.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule
 
 help:
 	@echo "make setup | plan | test | unit | sanity | lint | clean"
@@ -44,7 +44,7 @@ plan: setup
 # Run every suite even when an earlier one fails, then fail if any failed.
 test: setup-test
 	@failed=""; \
-	for suite in unit sanity lint ecosystem; do \
+	for suite in unit sanity lint ecosystem molecule; do \
 	    echo "=== $$suite ==="; \
 	    start=$$(date +%s); \
 	    if $(MAKE) --no-print-directory run-$$suite; then res=passed; else res=FAILED; failed="$$failed $$suite"; fi; \
@@ -79,6 +79,14 @@ ecosystem: setup-test
 
 run-ecosystem:
 	@rc=0; for s in artefact_check ee_check runner_check; do scripts/$$s.sh || rc=1; done; exit $$rc
+
+# The edge_firewall role in a lab of network namespaces over real SSH, with real traffic and a
+# SIPp call (needs root; no containers). See roles/edge_firewall/README.md.
+molecule: setup-test
+	$(MAKE) --no-print-directory run-molecule
+
+run-molecule:
+	cd roles/edge_firewall && $(BIN)/molecule test
 
 # Regenerate docs/products/ from the catalog (a unit test fails when they are stale).
 docs: setup
