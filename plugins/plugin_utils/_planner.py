@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from ._catalog import Catalog, Entry
-from ._estate import ComponentConfig, Estate, Instance
+from ._estate import ComponentConfig, Estate, Instance, gc_paused
 from ._ports import PortSet, format_ports
 
 SCHEMA_VERSION = 1
@@ -45,14 +45,117 @@ def product_entries(catalog: Catalog, src_role: str, dst_role: str) -> str:
 
 def _allowed(config: ComponentConfig, other: Instance, other_comp: str, other_role: str, catalog: Catalog) -> bool:
     """Whether ``config`` (one end of a flow) accepts ``other`` as the far end."""
+    if not config.peers:
+        return True
     for key in {other_role, other_comp} | set(catalog.components[other_comp].roles):
         if key in config.peers and other.name not in config.peers[key]:
             return False
     return True
 
 
+def _restriction(config: ComponentConfig, keys: frozenset[str]) -> frozenset[str] | None:
+    """The far-end names ``config`` accepts among instances whose keys are ``keys``; None: no restriction."""
+    allowed: frozenset[str] | None = None
+    for key in keys:
+        names = config.peers.get(key)
+        if names is not None:
+            allowed = names if allowed is None else allowed & names
+    return allowed
+
+
+def _candidates(catalog: Catalog, entry: Entry, sources: list[tuple[Instance, str]],
+                dests: list[tuple[Instance, str]]) -> list[list[int]]:
+    """Per source, the indices (ascending) of the destinations that neither end's ``peers`` excludes.
+
+    Only pairs that :func:`_allowed` would reject are left out, so the planner's own checks
+    still decide each pair; but a source or destination restricted to a few peers is paired
+    with those by name instead of with every player of the role (linear, not quadratic).
+    """
+    keys_of: dict[tuple[str, str], frozenset[str]] = {}
+
+    def keys(comp: str, role: str) -> frozenset[str]:
+        key = (comp, role)
+        if key not in keys_of:
+            keys_of[key] = frozenset({role, comp} | set(catalog.components[comp].roles))
+        return keys_of[key]
+
+    src_groups: dict[str, list[int]] = defaultdict(list)
+    for si, (_inst, comp) in enumerate(sources):
+        src_groups[comp].append(si)
+    dst_groups: dict[str, list[int]] = defaultdict(list)
+    for di, (_inst, comp) in enumerate(dests):
+        dst_groups[comp].append(di)
+    out: list[list[int]] = [[] for _ in sources]
+    for s_comp, s_idx in src_groups.items():
+        s_keys = keys(s_comp, entry.src)
+        for d_comp, d_idx in dst_groups.items():
+            d_keys = keys(d_comp, entry.dst)
+            s_restr = {si: r for si in s_idx
+                       if (r := _restriction(sources[si][0].components[s_comp], d_keys)) is not None}
+            d_restr = {di: r for di in d_idx
+                       if (r := _restriction(dests[di][0].components[d_comp], s_keys)) is not None}
+            if not s_restr and not d_restr:
+                for si in s_idx:
+                    out[si].extend(d_idx)
+                continue
+            d_by_name: dict[str, list[int]] = defaultdict(list)
+            for di in d_idx:
+                d_by_name[dests[di][0].name].append(di)
+            s_by_name: dict[str, list[int]] = defaultdict(list)
+            for si in s_idx:
+                s_by_name[sources[si][0].name].append(si)
+            d_free = [di for di in d_idx if di not in d_restr]
+            for si in s_idx:
+                names = s_restr.get(si)
+                if names is None:
+                    out[si].extend(d_free)
+                    continue
+                s_name = sources[si][0].name
+                for name in names:
+                    for di in d_by_name.get(name, ()):
+                        if di not in d_restr or s_name in d_restr[di]:
+                            out[si].append(di)
+            for di, names in d_restr.items():
+                for name in names:
+                    for si in s_by_name.get(name, ()):
+                        if si not in s_restr:
+                            out[si].append(di)
+    for lst in out:
+        lst.sort()
+    return out
+
+
 def _address_list(inst: Instance) -> list[str]:
     return [str(n) if n.num_addresses != 1 else str(n.network_address) for n in inst.addresses]
+
+
+class _Ends:
+    """Memoised pieces of flows (ends, port lists, citations), built once and copied per flow."""
+
+    def __init__(self) -> None:
+        self._addresses: dict[str, list[str]] = {}
+        self._ends: dict[tuple[str, str], tuple[str, str, str, str, list[str], str | None]] = {}
+        self._ports: dict[PortSet, list[str]] = {}
+
+    def addresses(self, inst: Instance) -> list[str]:
+        cached = self._addresses.get(inst.name)
+        if cached is None:
+            cached = self._addresses[inst.name] = _address_list(inst)
+        return list(cached)
+
+    def end(self, inst: Instance, comp: str) -> dict[str, Any]:
+        key = (inst.name, comp)
+        cached = self._ends.get(key)
+        if cached is None:
+            cached = self._ends[key] = (inst.name, inst.kind, inst.zone, comp, self.addresses(inst), inst.fqdn)
+        name, kind, zone, component, addresses, fqdn = cached
+        return {"name": name, "kind": kind, "zone": zone, "component": component, "addresses": addresses[:], "fqdn": fqdn}
+
+    def ports(self, ports: PortSet) -> list[str]:
+        cached = self._ports.get(ports)
+        if cached is None:
+            cached = self._ports[ports] = format_ports(ports)
+        return cached[:]
 
 
 def _end(inst: Instance, comp: str) -> dict[str, Any]:
@@ -77,21 +180,34 @@ def _ports_for(entry: Entry, src_cfg: ComponentConfig, dst_cfg: ComponentConfig)
 
 def plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
     """Compute every flow the estate needs.  Pure: the same input gives the same output."""
+    with gc_paused():
+        return _plan(catalog, estate)
+
+
+def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
     index = _role_index(catalog, estate)
+    ends = _Ends()
+    pair_candidates: dict[tuple[str, str], list[list[int]]] = {}
+    citations: dict[str, dict[str, str]] = {}
     flows: list[dict[str, Any]] = []
     warnings: set[str] = set()
     for entry_id in sorted(catalog.entries):
         entry = catalog.entries[entry_id]
         sources = index.get(entry.src, [])
         dests = index.get(entry.dst, [])
-        for src, src_comp in sources:
+        pair = (entry.src, entry.dst)
+        candidates = pair_candidates.get(pair)
+        if candidates is None:  # the same for every entry between the same two roles
+            candidates = pair_candidates[pair] = _candidates(catalog, entry, sources, dests) if dests else [[] for _ in sources]
+        for (src, src_comp), dst_indices in zip(sources, candidates):
             src_cfg = src.components[src_comp]
             if entry.feature and entry.feature_on == "src" and entry.feature not in src_cfg.features:
                 continue
             if not dests and not _stood_in(catalog, index, entry.dst):
                 warnings.add("%s on %s needs a peer that plays %s; none is in the estate, so its entries %s are not planned"
                              % (src_comp, src.name, entry.dst, product_entries(catalog, entry.src, entry.dst)))
-            for dst, dst_comp in dests:
+            for di in dst_indices:
+                dst, dst_comp = dests[di]
                 if dst.name == src.name:
                     continue  # same computer: no network flow (e.g. TIMC beside Speech Server)
                 dst_cfg = dst.components[dst_comp]
@@ -112,7 +228,7 @@ def plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                     continue
                 if entry.protocol in ("tcp", "udp") and not ports:
                     continue  # an empty optional port list (e.g. no application ports)
-                flows.append(_flow(entry, catalog, src, src_comp, dst, dst_comp, ports))
+                flows.append(_flow(entry, catalog, src, src_comp, dst, dst_comp, ports, ends, citations))
     flows.sort(key=lambda f: f["id"])
     return {
         "schema_version": SCHEMA_VERSION,
@@ -130,7 +246,7 @@ def plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                 "kind": i.kind,
                 "zone": i.zone,
                 "platform": i.platform,
-                "addresses": _address_list(i),
+                "addresses": ends.addresses(i),
                 "fqdn": i.fqdn,
                 "components": sorted(i.components),
             }
@@ -150,27 +266,32 @@ def plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
 
 
 def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Instance, dst_comp: str,
-          ports: PortSet) -> dict[str, Any]:
-    citation = entry.cite.as_dict()
-    citation["title"] = catalog.documents.get(entry.cite.doc, entry.cite.doc)
+          ports: PortSet, ends: _Ends | None = None, citations: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    ends = ends if ends is not None else _Ends()
+    citation = citations.get(entry.id) if citations is not None else None
+    if citation is None:
+        citation = entry.cite.as_dict()
+        citation["title"] = catalog.documents.get(entry.cite.doc, entry.cite.doc)
+        if citations is not None:
+            citations[entry.id] = citation
     return {
         "id": "%s:%s>%s" % (entry.id, src.name, dst.name),
         "entry": entry.id,
         "product": entry.product,
         "service": entry.service,
         "purpose": entry.purpose,
-        "src": _end(src, src_comp),
-        "dst": _end(dst, dst_comp),
+        "src": ends.end(src, src_comp),
+        "dst": ends.end(dst, dst_comp),
         "src_zone": src.zone,
         "dst_zone": dst.zone,
         "protocol": entry.protocol,
-        "ports": format_ports(ports),
+        "ports": ends.ports(ports),
         "program": entry.program,
         "feature": entry.feature,
         "transport": entry.transport,
         "replies_only": entry.replies_only,
         "condition": entry.condition,
-        "citation": citation,
+        "citation": dict(citation),
     }
 
 
