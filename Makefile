@@ -26,10 +26,10 @@ SANITY_ARGS ?=
 LINT_ARGS ?=
 TEST_DIRS := $(wildcard tests/unit tests/functional)
 
-.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule
+.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule bench
 
 help:
-	@echo "make setup | plan | test | unit | sanity | lint | clean"
+	@echo "make setup | plan | test | unit | sanity | lint | ecosystem | molecule | docs | bench | clean"
 	@echo "  INVENTORY=$(INVENTORY) PYTEST_ARGS=... SANITY_ARGS=... LINT_ARGS=..."
 
 setup:
@@ -87,6 +87,11 @@ molecule: setup-test
 
 run-molecule:
 	cd roles/edge_firewall && $(BIN)/molecule test
+
+# Scale benchmark: synthetic estates of 100, 1,000 and 10,000 hosts, side by side with Aerleon
+# (docs/performance.md). Not part of make test: it takes about 6 minutes.
+bench: setup
+	benchmarks/run.sh $(BENCH_ARGS)
 
 # Regenerate docs/products/ from the catalog (a unit test fails when they are stale).
 docs: setup

@@ -190,9 +190,8 @@ def _disjoint(items: list[_Item]) -> list[_Item]:
     address, the narrower address is split off first.  Each element is compared with
     the first kept element it overlaps (see :class:`_OverlapIndex`).
     """
-    width = lambda it: sum(n.prefixlen for n in it.addrs)  # noqa: E731 - local sort key
     index = _OverlapIndex()
-    pending = sorted(items, key=lambda it: (width(it), it.sort_key()), reverse=True)
+    pending = sorted(items, key=lambda it: (sum(n.prefixlen for n in it.addrs), it.sort_key()), reverse=True)
     while pending:
         cur = pending.pop()
         keys = tuple(_cidr(n) for n in cur.addrs)

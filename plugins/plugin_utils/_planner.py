@@ -85,7 +85,7 @@ def _candidates(catalog: Catalog, entry: Entry, sources: list[tuple[Instance, st
     dst_groups: dict[str, list[int]] = defaultdict(list)
     for di, (_inst, comp) in enumerate(dests):
         dst_groups[comp].append(di)
-    out: list[list[int]] = [[] for _ in sources]
+    out: list[list[int]] = [[] for _source in sources]
     for s_comp, s_idx in src_groups.items():
         s_keys = keys(s_comp, entry.src)
         for d_comp, d_idx in dst_groups.items():
@@ -198,7 +198,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
         pair = (entry.src, entry.dst)
         candidates = pair_candidates.get(pair)
         if candidates is None:  # the same for every entry between the same two roles
-            candidates = pair_candidates[pair] = _candidates(catalog, entry, sources, dests) if dests else [[] for _ in sources]
+            candidates = pair_candidates[pair] = _candidates(catalog, entry, sources, dests) if dests else [[] for _source in sources]
         for (src, src_comp), dst_indices in zip(sources, candidates):
             src_cfg = src.components[src_comp]
             if entry.feature and entry.feature_on == "src" and entry.feature not in src_cfg.features:

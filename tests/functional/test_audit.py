@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from conftest import REPO
-from test_nft_apply import netns  # noqa: F401 - fixture
 from test_plan_playbook import ansible_env
 
 INVENTORY = {
@@ -59,7 +58,7 @@ def nft(ns: str, *args: str) -> str:
 
 
 @pytest.fixture
-def lab(netns, tmp_path):  # noqa: F811 - pytest fixture injection
+def lab(netns, tmp_path):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(INVENTORY))
     (tmp_path / "apply.yml").write_text(yaml.safe_dump(APPLY))
     return netns, tmp_path

@@ -9,8 +9,6 @@ in force, refusal to touch other tables, a foreign table surviving, and commit-c
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -49,27 +47,6 @@ RULESET = (
     "\t}\n"
     "}\n"
 )
-
-
-def need_root_and_nft():
-    if shutil.which("nft") is None or shutil.which("ip") is None or os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("these tests need root, nft and ip (scripts/setup.sh installs them; CI runs as root)")
-        pytest.skip("needs root, nft and ip")
-
-
-@pytest.fixture
-def netns():
-    need_root_and_nft()
-    name = "vo-t-%s" % uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield name
-    finally:
-        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False).stdout.split()
-        for pid in pids:
-            subprocess.run(["kill", "-9", pid], check=False)
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 class Lab:
