@@ -95,3 +95,29 @@ def test_audit_finds_nothing_then_names_a_hand_edit(lab):
     assert nft(ns, "-s", "list", "table", "inet", "voiceops") == edited  # the audit changed nothing
     junit = ElementTree.parse(tmp / "out" / "audit.xml").getroot()
     assert junit.get("failures") == "2"
+
+
+def test_persistence_writes_an_include_the_nftables_service_loads(lab):
+    ns, tmp = lab
+    conf = tmp / "nftables.conf"
+    conf.write_text("#!/usr/sbin/nft -f\nflush ruleset\n")
+    persist = tmp / "nftables.d" / "voiceops.nft"
+    extra = ("-e", "edge_firewall_persist=true", "-e", "edge_firewall_persist_path=%s" % persist,
+             "-e", "edge_firewall_nftables_conf=%s" % conf)
+    first = run(ns, tmp, tmp / "apply.yml", *extra)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert 'include "%s"' % persist in conf.read_text().splitlines()
+    assert "table inet voiceops {" in persist.read_text()
+    second = run(ns, tmp, tmp / "apply.yml", *extra)
+    assert "changed=0" in second.stdout, second.stdout
+    # what the service would load at boot is what is in force now
+    check = subprocess.run(["ip", "netns", "exec", ns, "nft", "-c", "-f", str(conf)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    assert nft(ns, "-s", "list", "table", "inet", "voiceops") == _listing_of(ns, persist)
+
+
+def _listing_of(ns: str, path: Path) -> str:
+    """Load ``path`` into a throw-away namespace inside ``ns`` and list the table."""
+    return subprocess.run(["ip", "netns", "exec", ns, "unshare", "--net", "sh", "-c",
+                           'nft -f "$1" && nft -s list table inet voiceops', "sh", str(path)],
+                          capture_output=True, text=True, check=True).stdout
