@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: win_firewall_rules
 short_description: Read or change the Windows Firewall rules of one rule group in a single run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The host side of M(voiceops.firewall.windows_firewall). It is deliberately thin; use that
     action (or the C(voiceops.firewall.windows_firewall) role), which decides what to change.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: windows_firewall
 short_description: Apply a Windows host's firewall rules from the plan in one pass
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Renders on the controller the Windows Firewall rules a host needs from the plan of
     M(voiceops.firewall.plan), reads the host's rules of O(group) once, computes the adds,
