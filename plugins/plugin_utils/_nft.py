@@ -18,6 +18,11 @@ Shape (see docs/edge.md):
   real host addresses (a whole zone only for a name-only endpoint, reported), so
   the rule count grows with zone pairs, not with hosts x ports.  Every element
   has a counter and a comment with the flow ids behind it.
+* elements are made disjoint, then merged where that keeps exactly the same
+  (source, destination, port) points: neighbouring networks that together are one
+  prefix (``10.50.0.10`` and ``10.50.0.11`` -> ``10.50.0.10/31``) and touching port
+  ranges.  A merged element names every flow behind it (the report's ``trace``).
+  Addresses are handled as integers (network, prefix length) throughout.
 * ``input`` does the same for flows to the edge itself (management SSH among them).
 """
 
@@ -33,9 +38,7 @@ from typing import Any
 
 from ._errors import Problems
 from ._estate import gc_paused
-from ._ports import PortSet, merge, parse_ports
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from ._ports import PortSet, parse_ports
 
 DEFAULT_TABLE = "voiceops"
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
@@ -76,16 +79,34 @@ class EdgeReport:
         }
 
 
+Cidr = tuple[int, int]  # (network address as an integer, prefix length); the IP version is the set's
+BITS = {4: 32, 6: 128}
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _parse_net(value: str) -> Network:
-    return ipaddress.ip_network(value)
+def _parse_net(value: str) -> tuple[int, Cidr]:
+    """``"10.1.0.0/16"`` -> ``(4, (0x0a010000, 16))``, once per distinct string."""
+    net = ipaddress.ip_network(value)
+    return net.version, (int(net.network_address), net.prefixlen)
 
 
-def _nets(values: list[str]) -> list[Network]:
+def _nets(values: list[str]) -> list[tuple[int, Cidr]]:
     return [_parse_net(v) for v in values]
 
 
-def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, report: EdgeReport) -> list[Network]:
+@functools.lru_cache(maxsize=1 << 12)
+def _ports_of(spec: tuple[Any, ...]) -> PortSet:
+    return parse_ports(spec)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _fmt_cidr(version: int, net: int, plen: int) -> str:
+    """A host as its address, anything broader as ``address/length``."""
+    addr = ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net)
+    return str(addr) if plen == BITS[version] else "%s/%d" % (addr, plen)
+
+
+def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, report: EdgeReport) -> list[tuple[int, Cidr]]:
     end = flow[side]
     if end["addresses"]:
         return _nets(end["addresses"])
@@ -108,26 +129,37 @@ def _compact_ids(ids: set[str]) -> str:
     return text
 
 
-@dataclass
 class _Item:
-    addrs: tuple[Network, ...]
-    lo: int
-    hi: int
-    ids: set[str]
+    """One set element: its addresses (see :data:`Cidr`), a port range (``0-0`` without ports), flow ids."""
+
+    __slots__ = ("addrs", "lo", "hi", "ids")
+
+    def __init__(self, addrs: tuple[Cidr, ...], lo: int, hi: int, ids: set[str]) -> None:
+        self.addrs = addrs
+        self.lo = lo
+        self.hi = hi
+        self.ids = ids
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (tuple((n.version, int(n.network_address), n.prefixlen) for n in self.addrs), self.lo, self.hi)
+        return (self.addrs, self.lo, self.hi)
+
+    def __repr__(self) -> str:
+        return "_Item(%r, %d, %d, %r)" % (self.addrs, self.lo, self.hi, sorted(self.ids))
 
 
-def _cidr(net: Network) -> tuple[int, int, int]:
-    """``(network as an integer, prefix length, address bits)``."""
-    return int(net.network_address), net.prefixlen, net.max_prefixlen
+def _subnet_of(inner: Cidr, outer: Cidr, bits: int) -> bool:
+    """``inner`` lies inside ``outer`` (or is ``outer``)."""
+    shift = bits - outer[1]
+    return inner[1] >= outer[1] and inner[0] >> shift == outer[0] >> shift
 
 
-def _cidrs_overlap(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
-    """``a.overlaps(b)`` for two networks of one IP version: CIDR networks nest or are disjoint."""
-    shift = a[2] - min(a[1], b[1])
-    return a[0] >> shift == b[0] >> shift
+def _exclude(a: Cidr, b: Cidr, bits: int) -> list[Cidr]:
+    """``a`` without ``b`` (``b`` strictly inside ``a``), as ``ipaddress``'s ``address_exclude`` orders it."""
+    pieces = []
+    for plen in range(a[1] + 1, b[1] + 1):
+        shift = bits - plen
+        pieces.append(((b[0] >> shift << shift) ^ (1 << shift), plen))
+    return pieces
 
 
 class _OverlapIndex:
@@ -139,25 +171,25 @@ class _OverlapIndex:
     sorted network numbers of each longer prefix length).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, bits: int) -> None:
+        self.bits = bits
         self.items: list[_Item] = []
-        self.keys: list[tuple[tuple[int, int, int], ...]] = []
         self.by_len: dict[int, dict[int, list[int]]] = {}   # prefix length -> network -> positions
         self.sorted_nets: dict[int, list[int]] = {}         # prefix length -> sorted networks
 
-    def add(self, item: _Item, keys: tuple[tuple[int, int, int], ...]) -> None:
+    def add(self, item: _Item) -> None:
         pos = len(self.items)
         self.items.append(item)
-        self.keys.append(keys)
-        net, plen, _bits = keys[0]
+        net, plen = item.addrs[0]
         table = self.by_len.setdefault(plen, {})
         if net not in table:
             table[net] = []
             bisect.insort(self.sorted_nets.setdefault(plen, []), net)
         table[net].append(pos)
 
-    def first_overlap(self, item: _Item, keys: tuple[tuple[int, int, int], ...]) -> int | None:
-        net, plen, bits = keys[0]
+    def first_overlap(self, item: _Item) -> int | None:
+        bits = self.bits
+        (net, plen), rest = item.addrs[0], item.addrs[1:]
         best: int | None = None
         for length, table in self.by_len.items():
             if length <= plen:
@@ -174,13 +206,35 @@ class _OverlapIndex:
                     kept = self.items[pos]
                     if item.hi < kept.lo or item.lo > kept.hi:
                         continue
-                    if all(_cidrs_overlap(a, b) for a, b in zip(keys[1:], self.keys[pos][1:])):
+                    for a, b in zip(rest, kept.addrs[1:]):
+                        shift = bits - min(a[1], b[1])
+                        if a[0] >> shift != b[0] >> shift:
+                            break
+                    else:
                         best = pos
                         break
         return best
 
 
-def _disjoint(items: list[_Item]) -> list[_Item]:
+def _nothing_nested(ordered: list[_Item], bits: int) -> bool:
+    """No two elements overlap, checked cheaply for the common case (``ordered`` by sort key).
+
+    True when, in every address, any two distinct networks are disjoint, and elements with
+    the same addresses have disjoint port ranges: then there is nothing to fold or split.
+    """
+    for prev, cur in zip(ordered, ordered[1:]):
+        if prev.addrs == cur.addrs and cur.lo <= prev.hi:
+            return False
+    for dim in range(len(ordered[0].addrs) if ordered else 0):
+        end = -1
+        for net, plen in sorted({it.addrs[dim] for it in ordered}):
+            if net <= end:
+                return False
+            end = net + (1 << (bits - plen)) - 1
+    return True
+
+
+def _disjoint(items: list[_Item], bits: int) -> list[_Item]:
     """Make elements disjoint, as nft requires of an interval set.
 
     CIDR networks are either nested or disjoint, so an element whose addresses lie
@@ -190,17 +244,19 @@ def _disjoint(items: list[_Item]) -> list[_Item]:
     address, the narrower address is split off first.  Each element is compared with
     the first kept element it overlaps (see :class:`_OverlapIndex`).
     """
-    index = _OverlapIndex()
-    pending = sorted(items, key=lambda it: (sum(n.prefixlen for n in it.addrs), it.sort_key()), reverse=True)
+    ordered = sorted(items, key=_Item.sort_key)
+    if _nothing_nested(ordered, bits):
+        return ordered
+    index = _OverlapIndex(bits)
+    pending = sorted(items, key=lambda it: (sum(a[1] for a in it.addrs), it.addrs, it.lo, it.hi), reverse=True)
     while pending:
         cur = pending.pop()
-        keys = tuple(_cidr(n) for n in cur.addrs)
-        hit = index.first_overlap(cur, keys)
+        hit = index.first_overlap(cur)
         if hit is None:
-            index.add(cur, keys)
+            index.add(cur)
             continue
         kept = index.items[hit]
-        if all(a.subnet_of(b) for a, b in zip(cur.addrs, kept.addrs)):  # type: ignore[arg-type]
+        if all(_subnet_of(a, b, bits) for a, b in zip(cur.addrs, kept.addrs)):
             kept.ids |= cur.ids
             if cur.lo < kept.lo:
                 pending.append(_Item(cur.addrs, cur.lo, kept.lo - 1, set(cur.ids)))
@@ -208,12 +264,97 @@ def _disjoint(items: list[_Item]) -> list[_Item]:
                 pending.append(_Item(cur.addrs, kept.hi + 1, cur.hi, set(cur.ids)))
             continue
         for dim, (a, b) in enumerate(zip(cur.addrs, kept.addrs)):
-            if a != b and b.subnet_of(a):  # type: ignore[arg-type]
-                for piece in [*a.address_exclude(b), b]:  # type: ignore[arg-type]
+            if a != b and _subnet_of(b, a, bits):
+                for piece in [*_exclude(a, b, bits), b]:
                     addrs = cur.addrs[:dim] + (piece,) + cur.addrs[dim + 1:]
                     pending.append(_Item(addrs, cur.lo, cur.hi, set(cur.ids)))
                 break
     return sorted(index.items, key=_Item.sort_key)
+
+
+def _collapse(items: list[_Item], dim: int, bits: int) -> list[_Item]:
+    """Elements equal but in address ``dim`` whose networks there are siblings become one (their parent).
+
+    The elements are disjoint, so within such a group the networks are disjoint and, sorted,
+    two siblings are next to each other: a stack merges them bottom-up into the fewest prefixes,
+    as ``ipaddress.collapse_addresses`` does.  The union of the flow ids goes with them.
+    """
+    groups: dict[tuple[Any, ...], list[_Item]] = defaultdict(list)
+    if len(items[0].addrs if items else ()) == 2:
+        other = 1 - dim
+        for it in items:
+            groups[(it.addrs[other], it.lo, it.hi)].append(it)
+    else:
+        for it in items:
+            groups[(it.addrs[:dim], it.addrs[dim + 1:], it.lo, it.hi)].append(it)
+    out: list[_Item] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda it: it.addrs[dim])
+        stack: list[_Item] = []
+        for it in group:
+            stack.append(it)
+            while len(stack) > 1:
+                (low_net, plen), (high_net, high_len) = stack[-2].addrs[dim], stack[-1].addrs[dim]
+                if plen != high_len or plen == 0 or low_net ^ high_net != 1 << (bits - plen):
+                    break
+                high, low = stack.pop(), stack.pop()
+                addrs = low.addrs[:dim] + ((low_net, plen - 1),) + low.addrs[dim + 1:]
+                stack.append(_Item(addrs, low.lo, low.hi, low.ids | high.ids))
+        out.extend(stack)
+    return out
+
+
+def _join_ports(items: list[_Item]) -> list[_Item]:
+    """Elements with the same addresses and touching port ranges become one."""
+    groups: dict[tuple[Cidr, ...], list[_Item]] = defaultdict(list)
+    for it in items:
+        groups[it.addrs].append(it)
+    out: list[_Item] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda it: it.lo)
+        cur = group[0]
+        for it in group[1:]:
+            if it.lo == cur.hi + 1:
+                cur = _Item(cur.addrs, cur.lo, it.hi, cur.ids | it.ids)
+            else:
+                out.append(cur)
+                cur = it
+        out.append(cur)
+    return out
+
+
+def _compact(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
+    """Fewer elements for exactly the same points: disjoint elements merged while any can be.
+
+    Elements that differ only in one address, where those networks together are a shorter
+    prefix, become that prefix; elements that differ only in touching port ranges become one
+    range.  Each merged element names every flow of the elements it replaces.  The elements
+    stay pairwise disjoint (a merge keeps the points), and the result does not depend on the
+    order of ``items``.
+    """
+    passes: list[Any] = [functools.partial(_collapse, dim=dim, bits=bits) for dim in range(len(items[0].addrs) if items else 0)]
+    if with_ports:
+        passes.append(_join_ports)
+    idle = 0  # passes in a row that merged nothing: a whole cycle of them is the fixed point
+    while idle < len(passes):
+        for merge_pass in passes:
+            before = len(items)
+            items = merge_pass(items)
+            idle = idle + 1 if len(items) == before else 0
+            if idle == len(passes):
+                break
+    return sorted(items, key=_Item.sort_key)
+
+
+def _elements(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
+    """Disjoint, compacted elements (sorted) for the points of ``items``."""
+    return _compact(_disjoint(items, bits), bits, with_ports)
 
 
 class _SetBuilder:
@@ -223,25 +364,25 @@ class _SetBuilder:
         self.name = name
         self.proto = proto
         self.version = version
+        self.bits = BITS[version]
         self.with_daddr = with_daddr
         self.with_ports = with_ports
-        self.items: dict[tuple[Network, ...], list[tuple[int, int, str]]] = defaultdict(list)
+        self.items: dict[tuple[Cidr, ...], list[tuple[int, int, str]]] = defaultdict(list)
         self._elements: list[str] | None = None
         self._keys: list[str] = []
         self.final: list[_Item] = []
 
-    def add(self, addrs: tuple[Network, ...], ports: PortSet, flow_id: str) -> None:
+    def add(self, addrs: tuple[Cidr, ...], ports: PortSet, flow_id: str) -> None:
         if self.with_ports:
-            for lo, hi in ports:
-                self.items[addrs].append((lo, hi, flow_id))
+            self.items[addrs].extend((lo, hi, flow_id) for lo, hi in ports)
         else:
             self.items[addrs].append((0, 0, flow_id))
 
     def elements(self) -> list[str]:
         if self._elements is None:
-            self.final = _disjoint(self._merged())
-            self._elements = [self._format(item) for item in self.final]
-            self._keys = [element.split(" comment ", 1)[0] for element in self._elements]
+            self.final = _elements(self._merged(), self.bits, self.with_ports)
+            self._keys = [self._key(item) for item in self.final]
+            self._elements = ["%s comment \"%s\"" % (key, _compact_ids(item.ids)) for key, item in zip(self._keys, self.final)]
         return self._elements
 
     def trace(self) -> list[dict[str, Any]]:
@@ -250,31 +391,34 @@ class _SetBuilder:
         return [{"element": key, "flows": sorted(item.ids)} for key, item in zip(self._keys, self.final)]
 
     def _merged(self) -> list[_Item]:
+        """One element per address tuple and maximal port range (overlapping and touching ranges merged)."""
         items = []
         for addrs, raw in self.items.items():
             if not self.with_ports:
                 items.append(_Item(addrs, 0, 0, {r[2] for r in raw}))
                 continue
-            for lo, hi in merge((r[0], r[1]) for r in raw):
-                items.append(_Item(addrs, lo, hi, {r[2] for r in raw if r[0] <= hi and r[1] >= lo}))
+            raw.sort()
+            cur: _Item | None = None
+            for lo, hi, flow_id in raw:
+                if cur is not None and lo <= cur.hi + 1:
+                    cur.hi = max(cur.hi, hi)
+                    cur.ids.add(flow_id)
+                else:
+                    cur = _Item(addrs, lo, hi, {flow_id})
+                    items.append(cur)
         return items
 
-    def _format(self, item: _Item) -> str:
-        text = " . ".join(_fmt_net(n) for n in item.addrs)
+    def _key(self, item: _Item) -> str:
+        text = " . ".join(_fmt_cidr(self.version, net, plen) for net, plen in item.addrs)
         if self.with_ports:
             text += " . " + (str(item.lo) if item.lo == item.hi else "%d-%d" % (item.lo, item.hi))
-        return "%s comment \"%s\"" % (text, _compact_ids(item.ids))
+        return text
 
     def type_line(self) -> str:
         kinds = [ADDR_TYPE[self.version]] * (2 if self.with_daddr else 1)
         if self.with_ports:
             kinds.append("inet_service")
         return " . ".join(kinds)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _fmt_net(net: Network) -> str:
-    return str(net.network_address) if net.num_addresses == 1 and net.prefixlen == net.max_prefixlen else str(net)
 
 
 def _match(proto: str, version: int, with_daddr: bool) -> str:
@@ -285,23 +429,30 @@ def _match(proto: str, version: int, with_daddr: bool) -> str:
     return "meta l4proto %s %s" % (PORTLESS[(proto, version)], keys)
 
 
+def _builder(builders: dict[tuple[str, int], _SetBuilder], prefix: str, proto: str, version: int,
+             with_daddr: bool) -> _SetBuilder:
+    key = (proto, version)
+    if key not in builders:
+        builders[key] = _SetBuilder("%s_%s%d" % (prefix, proto, version), proto, version, with_daddr, proto in L4)
+    return builders[key]
+
+
 def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: Mapping[str, Any],
-              srcs: list[Network], dsts: list[Network] | None, report: EdgeReport) -> bool:
-    proto = flow["protocol"]
-    ports = parse_ports(flow["ports"]) if flow["ports"] else ()
+              srcs: list[tuple[int, Cidr]], dsts: list[tuple[int, Cidr]] | None, report: EdgeReport) -> bool:
+    proto, flow_id = flow["protocol"], flow["id"]
+    ports = _ports_of(tuple(flow["ports"])) if flow["ports"] else ()
     added = False
-    for s in srcs:
-        for d in dsts if dsts is not None else [None]:
-            if d is not None and d.version != s.version:
-                continue
-            key = (proto, s.version)
-            if key not in builders:
-                name = "%s_%s%d" % (prefix, proto, s.version)
-                builders[key] = _SetBuilder(name, proto, s.version, dsts is not None, proto in L4)
-            builders[key].add((s, d) if d is not None else (s,), ports, flow["id"])
+    for version, s in srcs:
+        if dsts is None:
+            _builder(builders, prefix, proto, version, False).add((s,), ports, flow_id)
             added = True
+            continue
+        for dst_version, d in dsts:
+            if dst_version == version:
+                _builder(builders, prefix, proto, version, True).add((s, d), ports, flow_id)
+                added = True
     if not added:
-        report.not_enforceable.append({"flow": flow["id"], "why": "source and destination share no IP version"})
+        report.not_enforceable.append({"flow": flow_id, "why": "source and destination share no IP version"})
     return added
 
 

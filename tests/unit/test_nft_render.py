@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _disjoint, _Item, render_edge
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _disjoint, _elements, _Item, render_edge
 
 GOLDEN_PLAN = Path(__file__).resolve().parents[1] / "golden" / "example" / "plan.json"
 
@@ -71,11 +71,12 @@ def test_host_addresses_not_zones_where_hosts_are_known(example_plan):
     assert {z["name"] for z in report.zone_wide} == {"swyx_hosted", "speechlive"}
 
 
-def _plan_with_hosts(n: int) -> dict:
+def _plan_with_hosts(n: int, step: int = 1) -> dict:
+    """``n`` hosts in zone a (every ``step``-th address) to one server in zone b on three port ranges."""
     zones = {"a": {"networks": ["10.1.0.0/16"], "external": False, "description": ""},
              "b": {"networks": ["10.2.0.0/16"], "external": False, "description": ""}}
     flows = []
-    for i in range(n):
+    for i in range(0, n * step, step):
         for port in ("5060", "5061", "10000-20000"):
             flows.append({"id": "x.sip%s:h%d>s" % (port, i), "src_zone": "a", "dst_zone": "b", "protocol": "tcp",
                           "ports": [port], "src": {"name": "h%d" % i, "addresses": ["10.1.%d.%d" % (i // 250, i % 250 + 1)]},
@@ -86,11 +87,12 @@ def _plan_with_hosts(n: int) -> dict:
 
 
 def test_rules_grow_with_zone_pairs_not_hosts(tmp_path):
-    small = render_edge(_plan_with_hosts(2), "e")[1].as_dict()["counts"]
-    large = render_edge(_plan_with_hosts(400), "e")[1].as_dict()["counts"]
+    # every other address: hosts that are not neighbours cannot share a prefix, so each is an element
+    small = render_edge(_plan_with_hosts(2, step=2), "e")[1].as_dict()["counts"]
+    large = render_edge(_plan_with_hosts(400, step=2), "e")[1].as_dict()["counts"]
     assert small["rules"] == large["rules"]
     assert large["set_elements"] > small["set_elements"] * 100
-    assert nft_check(render_edge(_plan_with_hosts(400), "e")[0], tmp_path).returncode == 0
+    assert nft_check(render_edge(_plan_with_hosts(400, step=2), "e")[0], tmp_path).returncode == 0
 
 
 def test_comments_fit_nft(example_plan):
@@ -118,28 +120,82 @@ def test_unknown_edge():
         render_edge(_plan_with_hosts(1), "nope")
 
 
-# Property: making elements disjoint keeps exactly the same (src, dst, port) points.
+# Property: making elements disjoint and compacting them keeps exactly the same (src, dst, port) points.
 NETS = [ipaddress.ip_network("10.0.0.0/29")] + list(ipaddress.ip_network("10.0.0.0/29").subnets(1)) + \
     list(ipaddress.ip_network("10.0.0.0/29").subnets(2)) + list(ipaddress.ip_network("10.0.0.0/29").subnets(3))
 item = st.tuples(st.sampled_from(NETS), st.sampled_from(NETS), st.integers(1, 8), st.integers(0, 3), st.integers(0, 5))
 
 
+def cidr(net):
+    return int(net.network_address), net.prefixlen
+
+
+def addresses(c):
+    return range(c[0], c[0] + (1 << (32 - c[1])))
+
+
 def points(items):
-    return {(int(s), int(d), p) for it in items for s in it.addrs[0] for d in it.addrs[1] for p in range(it.lo, it.hi + 1)}
+    return {(s, d, p) for it in items for s in addresses(it.addrs[0]) for d in addresses(it.addrs[1])
+            for p in range(it.lo, it.hi + 1)}
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(item, max_size=8))
-def test_disjoint_keeps_points_and_removes_overlaps(raw):
-    items = [_Item((s, d), lo, min(lo + span, 8), {"f%d" % n}) for s, d, lo, span, n in raw]
-    out = _disjoint([_Item(i.addrs, i.lo, i.hi, set(i.ids)) for i in items])
+def check_elements(items, out):
     assert points(out) == points(items)
-    for i, a in enumerate(out):
+    for i, a in enumerate(out):  # pairwise disjoint, as nft requires of an interval set
         for b in out[i + 1:]:
             assert not points([a]) & points([b]), (a, b)
     for it in items:  # every flow stays traceable: each of its points is in an element naming it
         for point in points([it]):
             assert any(point in points([o]) and it.ids <= o.ids for o in out)
+    for o in out:  # and an element names only flows that have points in it
+        for flow in o.ids:
+            assert points([o]) & points([it for it in items if flow in it.ids]), (o, flow)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(item, max_size=8))
+def test_disjoint_keeps_points_and_removes_overlaps(raw):
+    items = [_Item((cidr(s), cidr(d)), lo, min(lo + span, 8), {"f%d" % n}) for s, d, lo, span, n in raw]
+    out = _disjoint([_Item(i.addrs, i.lo, i.hi, set(i.ids)) for i in items], 32)
+    check_elements(items, out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(item, max_size=10), st.randoms(use_true_random=False))
+def test_compacted_elements_keep_points_are_disjoint_and_traceable(raw, rnd):
+    items = [_Item((cidr(s), cidr(d)), lo, min(lo + span, 8), {"f%d" % n}) for s, d, lo, span, n in raw]
+    out = _elements([_Item(i.addrs, i.lo, i.hi, set(i.ids)) for i in items], 32, True)
+    check_elements(items, out)
+    assert len(out) <= len(_disjoint([_Item(i.addrs, i.lo, i.hi, set(i.ids)) for i in items], 32))
+    # deterministic: the same elements whatever the order of the input
+    shuffled = [_Item(i.addrs, i.lo, i.hi, set(i.ids)) for i in items]
+    rnd.shuffle(shuffled)
+    again = _elements(shuffled, 32, True)
+    assert [(o.addrs, o.lo, o.hi, o.ids) for o in again] == [(o.addrs, o.lo, o.hi, o.ids) for o in out]
+
+
+def test_compaction_merges_sibling_networks_and_touching_ports():
+    def net(text):
+        return cidr(ipaddress.ip_network(text))
+
+    items = [_Item((net("10.0.0.0/25"), net("10.9.0.1/32")), 53, 53, {"a"}),
+             _Item((net("10.0.0.128/26"), net("10.9.0.1/32")), 53, 53, {"b"}),
+             _Item((net("10.0.0.192/26"), net("10.9.0.1/32")), 53, 53, {"c"}),
+             _Item((net("10.0.0.0/24"), net("10.9.0.0/32")), 53, 53, {"d"}),
+             _Item((net("10.0.0.0/24"), net("10.9.0.0/31")), 54, 60, {"e"})]
+    out = _elements(items, 32, True)
+    assert [(o.addrs, o.lo, o.hi, sorted(o.ids)) for o in out] == [
+        ((net("10.0.0.0/24"), net("10.9.0.0/31")), 53, 60, ["a", "b", "c", "d", "e"])]
+
+
+def test_merged_elements_keep_every_flow_in_the_trace(tmp_path):
+    plan = _plan_with_hosts(400)
+    text, report = render_edge(plan, "e")
+    flows = report.trace["a__b_tcp4"]
+    assert len(flows) < 400  # neighbouring hosts share elements
+    traced = {fid for e in flows for fid in e["flows"]}
+    assert traced == {f["id"] for f in plan["flows"] if f["dst_zone"] == "b"}
+    assert nft_check(text, tmp_path).returncode == 0
 
 
 def test_input_filter_without_management_is_refused():
