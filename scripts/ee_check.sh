@@ -17,28 +17,9 @@
 # Needs: .venv with ansible-builder (requirements-test.txt). Takes about 3 s.
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-venv_bin="${VENV_BIN:-$repo_root/.venv/bin}"
-for tool in ansible-galaxy ansible-builder bindep python; do
-    if [ ! -x "$venv_bin/$tool" ]; then
-        echo "error: $venv_bin/$tool not found; run scripts/setup.sh --test first" >&2
-        exit 1
-    fi
-done
-tarball=
-if [ -n "${ARTEFACT:-}" ]; then
-    tarball="$(cd "$(dirname "$ARTEFACT")" && pwd -P)/$(basename "$ARTEFACT")"
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/voiceops-ee.XXXXXX")"
-if [ "${KEEP:-0}" = 1 ]; then
-    trap 'echo "scratch folder kept: $work"' EXIT
-else
-    trap 'rm -rf "$work"' EXIT
-fi
-fail=0
-log() { printf '==> %s\n' "$*"; }
-bad() { printf 'FAIL: %s\n' "$*" >&2; fail=1; }
+# shellcheck source=scripts/check_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check_common.sh"
+check_start ee ansible-galaxy ansible-builder bindep python
 
 mkdir -p "$work/home" "$work/ee" "$work/collections"
 printf '[defaults]\nretry_files_enabled = False\n' >"$work/ansible.cfg"
