@@ -15,7 +15,6 @@ disagreement; exits 1 on any. Only addresses inside the lab's namespaces are con
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import ipaddress
 import json
 import random
@@ -107,8 +106,6 @@ def main(argv=None) -> int:
         case["model"] = target["verdict"] if target else "no edge on the path"
         case["flows"] = [f["id"] for f in answer["flows"]]
 
-    listeners = probes.Listeners()
-
     def _send(case):
         ns = lab.ns_of(case["src"])
         outcome = probes.send(ns, case["proto"], case["src"], case["dst"], case["port"])
@@ -117,14 +114,7 @@ def main(argv=None) -> int:
         case["real"] = "permit" if outcome == "pass" else "deny"
         case["outcome"] = outcome
 
-    try:
-        for case in cases:
-            listeners.add(lab.ns_of(case["dst"]), case["proto"], case["dst"], case["port"])
-        listeners.start()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(_send, cases))
-    finally:
-        listeners.close()
+    probes.with_listeners(lab, cases, _send)
 
     disagreements = [c for c in cases if c["model"] != c["real"]]
     for case in disagreements:

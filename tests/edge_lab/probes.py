@@ -272,21 +272,31 @@ def run_probes(lab, plan, report):
             outcome = "pass (second try)" if outcome == "pass" else outcome
         probe["outcome"] = outcome
         probe["ok"] = outcome.startswith("pass") if probe["expect"] == "pass" else outcome == "timeout"
+
+    listeners = with_listeners(lab, probes, _send)
+    for probe in probes:
         if probe["expect"] == "drop" and (probe["proto"], probe["dst"], probe["port"], probe["src"]) in listeners.received:
             probe["ok"] = False
             probe["outcome"] += " (but it reached the listener)"
+    return probes, problems
 
+
+def with_listeners(lab, items, send_one):
+    """Bind a listener behind every item's destination, then run ``send_one`` on each item.
+
+    In parallel (setns is per thread): probes that must be dropped each wait out their timeout.
+    Returns the (closed) listeners, whose ``received`` says what reached them.
+    """
     listeners = Listeners()
     try:
-        for probe in probes:
-            listeners.add(lab.ns_of(probe["dst"]), probe["proto"], probe["dst"], probe["port"])
+        for item in items:
+            listeners.add(lab.ns_of(item["dst"]), item["proto"], item["dst"], item["port"])
         listeners.start()
-        # In parallel (setns is per thread): the must-drop probes each wait out their timeout.
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(_send, probes))
+            list(pool.map(send_one, items))
     finally:
         listeners.close()
-    return probes, problems
+    return listeners
 
 
 def _fmt(addr, port):
