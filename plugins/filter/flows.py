@@ -14,22 +14,12 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _views
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
 
 try:
     import jmespath
 except ImportError:  # pragma: no cover - reported when the filter is used
     jmespath = None
-
-
-def _wrap(func: Callable[..., Any], name: str) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except _views.ViewError as exc:
-            raise AnsibleFilterError("voiceops.firewall.%s: %s" % (name, exc)) from exc
-    wrapper.__name__ = name
-    wrapper.__doc__ = func.__doc__
-    return wrapper
 
 
 def select_flows(plan: Any, expression: str) -> Any:
@@ -50,9 +40,9 @@ class FilterModule:
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
-            "zone_flows": _wrap(_views.zone_flows, "zone_flows"),
-            "zone_matrix": _wrap(_views.zone_matrix, "zone_matrix"),
-            "merge_ports": _wrap(_views.merge_ports, "merge_ports"),
-            "flow_table": _wrap(_views.flow_table, "flow_table"),
-            "select_flows": _wrap(select_flows, "select_flows"),
+            "zone_flows": as_filter(_views.zone_flows, "zone_flows"),
+            "zone_matrix": as_filter(_views.zone_matrix, "zone_matrix"),
+            "merge_ports": as_filter(_views.merge_ports, "merge_ports"),
+            "flow_table": as_filter(_views.flow_table, "flow_table"),
+            "select_flows": as_filter(select_flows, "select_flows"),
         }
