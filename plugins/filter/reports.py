@@ -15,10 +15,12 @@ from ansible_collections.voiceops.firewall.plugins.plugin_utils import _audit, _
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._views import ViewError
 
+
 def lint_junit(findings: Any, fail_on: str | None = "high") -> str:
     if not isinstance(findings, list):
         raise ViewError("the input must be the findings list that voiceops.firewall.plan returns, got %s" % type(findings).__name__)
     return _lint.junit(findings, fail_on)
+
 
 class FilterModule:
     """voiceops.firewall report filters."""
