@@ -90,8 +90,14 @@ def _parse_net(value: str) -> tuple[int, Cidr]:
     return net.version, (int(net.network_address), net.prefixlen)
 
 
-def _nets(values: list[str]) -> list[tuple[int, Cidr]]:
-    return [_parse_net(v) for v in values]
+@functools.lru_cache(maxsize=1 << 16)
+def _nets_of(values: tuple[str, ...]) -> tuple[tuple[int, Cidr], ...]:
+    """The parsed networks of an end, once per distinct address list (read-only, shared)."""
+    return tuple(_parse_net(v) for v in values)
+
+
+def _nets(values: list[str]) -> tuple[tuple[int, Cidr], ...]:
+    return _nets_of(tuple(values))
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -106,7 +112,8 @@ def _fmt_cidr(version: int, net: int, plen: int) -> str:
     return str(addr) if plen == BITS[version] else "%s/%d" % (addr, plen)
 
 
-def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, report: EdgeReport) -> list[tuple[int, Cidr]]:
+def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str,
+                  report: EdgeReport) -> tuple[tuple[int, Cidr], ...]:
     end = flow[side]
     if end["addresses"]:
         return _nets(end["addresses"])
@@ -116,10 +123,14 @@ def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, r
     return _nets(plan["zones"][zone]["networks"])
 
 
-def _compact_ids(ids: set[str]) -> str:
+def _compact_ids(ids: Iterable[str]) -> str:
     """``a.x:s>d`` and ``a.y:s>d`` -> ``a.x,a.y:s>d``, cut to fit an nft comment."""
+    ordered = sorted(ids)
+    if len(ordered) == 1 and ":" in ordered[0]:  # the common case: one flow, its id as it is
+        text = ordered[0].replace('"', "")
+        return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 6].rstrip(",;:") + " +more"
     by_pair: dict[str, list[str]] = defaultdict(list)
-    for flow_id in sorted(ids):
+    for flow_id in ordered:
         entry, _sep, pair = flow_id.partition(":")
         by_pair[pair].append(entry)
     parts = ["%s:%s" % (",".join(entries), pair) for pair, entries in sorted(by_pair.items())]
@@ -341,14 +352,21 @@ def _compact(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
     passes: list[Any] = [functools.partial(_collapse, dim=dim, bits=bits) for dim in range(len(items[0].addrs) if items else 0)]
     if with_ports:
         passes.append(_join_ports)
-    idle = 0  # passes in a row that merged nothing: a whole cycle of them is the fixed point
-    while idle < len(passes):
-        for merge_pass in passes:
-            before = len(items)
-            items = merge_pass(items)
-            idle = idle + 1 if len(items) == before else 0
-            if idle == len(passes):
-                break
+    # The fixed point: a whole cycle of passes that merge nothing.  Each pass is idempotent (on
+    # its own output it merges nothing: a group's stack leaves no siblings, a group's sorted
+    # ranges no touching ones), so after a pass that merged, the other passes merging nothing
+    # is enough; running the one that merged again would only cost time.
+    idle = 0  # passes in a row that merged nothing
+    merged = 0  # 1 once some pass merged
+    step = 0
+    while idle < len(passes) - merged:
+        before = len(items)
+        items = passes[step % len(passes)](items)
+        step += 1
+        if len(items) == before:
+            idle += 1
+        else:
+            idle, merged = 0, 1
     return sorted(items, key=_Item.sort_key)
 
 
@@ -370,11 +388,12 @@ class _SetBuilder:
         self.items: dict[tuple[Cidr, ...], list[tuple[int, int, str]]] = defaultdict(list)
         self._elements: list[str] | None = None
         self._keys: list[str] = []
+        self._ids: list[list[str]] = []  # each final element's flow ids, sorted
         self.final: list[_Item] = []
 
     def add(self, addrs: tuple[Cidr, ...], ports: PortSet, flow_id: str) -> None:
         if self.with_ports:
-            self.items[addrs].extend((lo, hi, flow_id) for lo, hi in ports)
+            self.items[addrs].extend([(lo, hi, flow_id) for lo, hi in ports])
         else:
             self.items[addrs].append((0, 0, flow_id))
 
@@ -382,13 +401,14 @@ class _SetBuilder:
         if self._elements is None:
             self.final = _elements(self._merged(), self.bits, self.with_ports)
             self._keys = [self._key(item) for item in self.final]
-            self._elements = ["%s comment \"%s\"" % (key, _compact_ids(item.ids)) for key, item in zip(self._keys, self.final)]
+            self._ids = [sorted(item.ids) for item in self.final]
+            self._elements = ["%s comment \"%s\"" % (key, _compact_ids(ids)) for key, ids in zip(self._keys, self._ids)]
         return self._elements
 
     def trace(self) -> list[dict[str, Any]]:
         """Each element (without its comment) and every flow id behind it."""
         self.elements()
-        return [{"element": key, "flows": sorted(item.ids)} for key, item in zip(self._keys, self.final)]
+        return [{"element": key, "flows": ids} for key, ids in zip(self._keys, self._ids)]
 
     def _merged(self) -> list[_Item]:
         """One element per address tuple and maximal port range (overlapping and touching ranges merged)."""
@@ -438,7 +458,7 @@ def _builder(builders: dict[tuple[str, int], _SetBuilder], prefix: str, proto: s
 
 
 def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: Mapping[str, Any],
-              srcs: list[tuple[int, Cidr]], dsts: list[tuple[int, Cidr]] | None, report: EdgeReport) -> bool:
+              srcs: tuple[tuple[int, Cidr], ...], dsts: tuple[tuple[int, Cidr], ...] | None, report: EdgeReport) -> bool:
     proto, flow_id = flow["protocol"], flow["id"]
     ports = _ports_of(tuple(flow["ports"])) if flow["ports"] else ()
     added = False
@@ -447,9 +467,12 @@ def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: M
             _builder(builders, prefix, proto, version, False).add((s,), ports, flow_id)
             added = True
             continue
+        builder = None
         for dst_version, d in dsts:
             if dst_version == version:
-                _builder(builders, prefix, proto, version, True).add((s, d), ports, flow_id)
+                if builder is None:
+                    builder = _builder(builders, prefix, proto, version, True)
+                builder.add((s, d), ports, flow_id)
                 added = True
     if not added:
         report.not_enforceable.append({"flow": flow_id, "why": "source and destination share no IP version"})
