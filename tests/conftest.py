@@ -11,6 +11,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests run on shared 2-core machines: no per-example deadline (a slow example is not a bug).
+settings.register_profile("voiceops", deadline=None)
+settings.load_profile("voiceops")
 
 REPO = Path(__file__).resolve().parents[1]
 
