@@ -17,7 +17,7 @@ from typing import Any
 
 from ._errors import Problems, VoiceopsError
 from ._nft import render_edge
-from ._ports import contains, parse_ports
+from ._ports import PortError, contains, parse_ports, parse_range
 
 PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
 
@@ -90,9 +90,9 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
     port_no = None
     if protocol in ("tcp", "udp"):
         try:
-            port_no = parse_ports(port)[0][0] if port is not None and len(parse_ports(port)) == 1 \
-                and parse_ports(port)[0][0] == parse_ports(port)[0][1] else None
-        except ValueError:
+            lo, hi = parse_range(port)
+            port_no = lo if lo == hi else None
+        except PortError:
             port_no = None
         if port_no is None:
             problems.add("port", port, "one port from 1 to 65535 for %s" % protocol)

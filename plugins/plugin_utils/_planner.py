@@ -38,7 +38,7 @@ def _stood_in(catalog: Catalog, index: dict[str, list[tuple[Instance, str]]], ro
     return bool(players) and all(any(index.get(alt) for alt in catalog.components[p].alternatives) for p in players)
 
 
-def product_entries(catalog: Catalog, src_role: str, dst_role: str) -> str:
+def _entries_between(catalog: Catalog, src_role: str, dst_role: str) -> str:
     ids = sorted(e.id for e in catalog.entries.values() if e.src == src_role and e.dst == dst_role and not e.feature)
     return ids[0] if len(ids) == 1 else "%s and %d more" % (ids[0], len(ids) - 1) if ids else "(feature entries)"
 
@@ -205,7 +205,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                 continue
             if not dests and not _stood_in(catalog, index, entry.dst):
                 warnings.add("%s on %s needs a peer that plays %s; none is in the estate, so its entries %s are not planned"
-                             % (src_comp, src.name, entry.dst, product_entries(catalog, entry.src, entry.dst)))
+                             % (src_comp, src.name, entry.dst, _entries_between(catalog, entry.src, entry.dst)))
             for di in dst_indices:
                 dst, dst_comp = dests[di]
                 if dst.name == src.name:
