@@ -7,7 +7,7 @@ Each evaluator parses the *generated text* (not the data it came from) just far 
 decide whether a new connection is accepted:
 
 * :class:`OurNft`: our ``table inet voiceops``: ``managed_ifs``, the ``zone_pairs`` verdict map,
-  the zone pair chains and their concatenated interval sets, the input chain;
+  the zone pair chains, their verdict maps (address pairs to service chains) and sets, the input chain;
 * :class:`AerleonNft`: Aerleon's ``table inet filtering_policies``: a base chain per filter
   (policy drop) jumping to one chain per term, rules with ``iifname``/``oifname``, anonymous
   address and port sets, ``ip protocol``/``meta l4proto``;
@@ -49,11 +49,14 @@ def addr(text: str) -> tuple[int, int]:
 class OurNft:
     """Our edge rule set (``voiceops.firewall.nft_ruleset``)."""
 
-    _SET = re.compile(r"^\tset (\S+) \{$")
-    _RULE = re.compile(r"^\t\t(?:meta l4proto (\S+) )?(ip6?) saddr(?: \. ip6? daddr)?(?: \. (tcp|udp) dport)? @(\S+) accept$")
+    _SET = re.compile(r"^\t(set|map) (\S+) \{$")
+    _RULE = re.compile(r"^\t\tmeta l4proto (\S+) (ip6?) saddr(?: \. ip6? daddr)? (?:vmap @(\S+)|@(\S+) accept)$")
+    _SERVICE = re.compile(r"^\t\t(tcp|udp) dport (?:\{ (.+) \}|(\S+)) accept$")
 
     def __init__(self, text: str) -> None:
-        self.sets: dict[str, list[tuple[Any, ...]]] = {}
+        # set or map name -> elements: (source net, [destination net]), service chain or None
+        self.sets: dict[str, list[tuple[tuple[Net, ...], str | None]]] = {}
+        self.services: dict[str, tuple[str, list[tuple[int, int]]]] = {}
         self.vmap: dict[tuple[str, str], str] = {}
         self.chains: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
         self.managed: set[str] = set()
@@ -63,50 +66,54 @@ class OurNft:
         while i < len(lines):
             line = lines[i]
             m = self._SET.match(line)
-            if m and m.group(1) == "managed_ifs":
+            if m and m.group(2) == "managed_ifs":
                 self.managed = set(re.findall(r'"([^"]+)"', lines[i + 2]))
-            elif m:
-                name, elements = m.group(1), []
-                i += 1
-                while not lines[i].startswith("\t\telements = {"):
-                    i += 1
-                i += 1
-                while lines[i].strip() != "}":
-                    key = lines[i].strip().split(" comment ", 1)[0]
-                    parts = [p.strip() for p in key.split(" . ")]
-                    elements.append(tuple(_ports(p) if ":" not in p and "." not in p and "/" not in p
-                                          else _net(p) for p in parts))
-                    i += 1
-                self.sets[name] = elements
-            elif line.startswith("\tmap zone_pairs"):
+            elif m and m.group(2) == "zone_pairs":
                 i += 3
                 while lines[i].strip() != "}":
                     a, b, verdict = re.match(r'\s*"([^"]+)" \. "([^"]+)" : (.+?),?$', lines[i]).groups()
                     self.vmap[(a, b)] = verdict
                     i += 1
+            elif m:
+                name, elements = m.group(2), []
+                i += 1
+                while not lines[i].startswith("\t\telements = {"):
+                    i += 1
+                i += 1
+                while lines[i].strip() != "}":
+                    element = lines[i].strip().rstrip(",")
+                    key, _sep, rest = element.partition(" comment ")
+                    verdict = rest.rpartition(" : jump ")[2] if " : jump " in rest else None
+                    elements.append((tuple(_net(p) for p in key.split(" . ")), verdict))
+                    i += 1
+                self.sets[name] = elements
             elif line.startswith("\tchain "):
                 chain = line.split()[1]
+            elif chain and (r := self._SERVICE.match(line)):
+                spec = r.group(2) or r.group(3)
+                self.services[chain] = (r.group(1), [_ports(p) for p in spec.split(",")])
             elif chain and (r := self._RULE.match(line)):
-                l4, fam, l4port, setname = r.groups()
-                proto = l4port or {"ipv6-icmp": "icmp"}.get(l4, l4)
-                self.chains[chain].append((proto, 4 if fam == "ip" else 6, setname))
+                l4, fam, mapname, setname = r.groups()
+                proto = {"ipv6-icmp": "icmp"}.get(l4, l4)
+                self.chains[chain].append((proto, 4 if fam == "ip" else 6, mapname or setname))
             i += 1
 
     def _match(self, chain: str, src: tuple[int, int], dst: tuple[int, int] | None, proto: str, port: int) -> bool:
-        for rproto, version, setname in self.chains.get(chain, []):
+        """The rules of ``chain`` in order: a map element jumps to its service chain, which
+        accepts its ports or returns (then the next rule is tried); a set element accepts."""
+        for rproto, version, name in self.chains.get(chain, []):
             if rproto != proto or version != src[0]:
                 continue
-            for el in self.sets[setname]:
-                if not _in(src, el[0]):
+            ends = (src,) if dst is None else (src, dst)
+            for nets, service in self.sets[name]:
+                if len(nets) != len(ends) or not all(_in(a, n) for a, n in zip(ends, nets)):
                     continue
-                pos = 1
-                if dst is not None:
-                    if not _in(dst, el[1]):
-                        continue
-                    pos = 2
-                if len(el) > pos and not el[pos][0] <= port <= el[pos][1]:
-                    continue
-                return True
+                if service is None:
+                    return True
+                sproto, ranges = self.services[service]
+                if sproto == proto and any(lo <= port <= hi for lo, hi in ranges):
+                    return True
+                break  # the elements of one map are disjoint: no other element of it matches
         return False
 
     def forward(self, iif: str, oif: str, src: tuple[int, int], dst: tuple[int, int], proto: str, port: int) -> bool:

@@ -51,7 +51,11 @@ def normalise(document):
                     comment = elem["elem"].get("comment")
                     value = elem["elem"].get("val")
                 elif isinstance(elem, list) and len(elem) == 2:  # map: [key, verdict]
-                    value = elem
+                    key = elem[0]
+                    if isinstance(key, dict) and "elem" in key:  # a key with a comment (and a counter)
+                        comment = key["elem"].get("comment")
+                        key = key["elem"].get("val")
+                    value = [key, elem[1]]
                 elements[_canon(_strip(value))] = comment
             head = dict((k, data[k]) for k in ("type", "flags", "map") if k in data)
             sets[data["name"]] = {"kind": kind, "head": _canon(head), "elements": elements}

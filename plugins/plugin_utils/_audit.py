@@ -20,8 +20,19 @@ def _value_text(value: Any) -> str:
         if "range" in value:
             return "%s-%s" % tuple(_value_text(v) for v in value["range"])
     if isinstance(value, list) and len(value) == 2:  # a verdict map element
-        return "%s : %s" % (_value_text(value[0]), json.dumps(value[1], sort_keys=True))
+        return "%s : %s" % (_value_text(value[0]), _verdict_text(value[1]))
     return str(value)
+
+
+def _verdict_text(verdict: Any) -> str:
+    """``{"jump": {"target": "svc_tcp_443"}}`` -> ``jump svc_tcp_443``, as nft writes it."""
+    if isinstance(verdict, Mapping) and len(verdict) == 1:
+        (kind, arg), = verdict.items()
+        if isinstance(arg, Mapping) and "target" in arg:
+            return "%s %s" % (kind, arg["target"])
+        if arg is None:
+            return kind
+    return json.dumps(verdict, sort_keys=True)
 
 
 def drift_text(item: Mapping[str, Any]) -> str:

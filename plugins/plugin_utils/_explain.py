@@ -70,16 +70,19 @@ def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, wh
     return any(addr in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == addr.version)
 
 
-def _element_contains(element: str, src: str | None, dst: str | None, port: int | None) -> bool:
-    parts = [p.strip() for p in element.split(" . ")]
-    addrs = [a for a in (src, dst) if a is not None][: len(parts)]
+def _element_contains(element: Mapping[str, Any], src: str | None, dst: str | None, port: int | None) -> bool:
+    """The element's addresses hold ``src`` (and ``dst``), and its ports (if it has any) hold ``port``."""
+    parts = [p.strip() for p in element["element"].split(" . ")]
+    addrs = [a for a in (src, dst) if a is not None]
+    if len(parts) != len(addrs):
+        return False
     for text, addr in zip(parts, addrs):
         net = ipaddress.ip_network(text)
         ip = ipaddress.ip_address(addr)
         if net.version != ip.version or ip not in net:
             return False
-    if port is not None and len(parts) > len(addrs):
-        return contains(parse_ports(parts[-1]), port)
+    if port is not None and "ports" in element:
+        return contains(parse_ports(element["ports"]), port)
     return True
 
 
@@ -144,9 +147,17 @@ def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[st
     else:
         set_name = "%s__%s_%s%d" % (s["zone"], d["zone"], protocol, version)
         chain = "fwd_%s__%s" % (s["zone"], d["zone"])
-    for element in report["trace"].get(set_name, []):
-        if _element_contains(element["element"], s["address"], None if to_edge else d["address"], port):
-            return {"kind": "nftables", "verdict": "permit", "chain": chain, "set": set_name,
-                    "element": element["element"], "flows": element["flows"]}
+    # the layers of the set, in the order of their rules: the narrowest (highest suffix) first
+    layers = [set_name]
+    while "%s_%d" % (set_name, len(layers) + 1) in report["trace"]:
+        layers.append("%s_%d" % (set_name, len(layers) + 1))
+    for name in reversed(layers):
+        for element in report["trace"][name] if name in report["trace"] else []:
+            if _element_contains(element, s["address"], None if to_edge else d["address"], port):
+                found = {"kind": "nftables", "verdict": "permit", "chain": chain, "set": name,
+                         "element": element["element"], "flows": element["flows"]}
+                if "service" in element:
+                    found["service"] = element["service"]
+                return found
     rule = "voiceops default deny to the edge itself" if to_edge else "voiceops default deny between managed zones"
     return {"kind": "nftables", "verdict": "deny", "chain": "managed_in" if to_edge else "managed_fwd", "rule": rule}

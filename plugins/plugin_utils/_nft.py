@@ -13,16 +13,22 @@ Shape (see docs/edge.md):
 * ``managed_fwd``: replies (``ct state established,related``) accepted, invalid
   dropped, then one verdict map keyed by ``iifname . oifname`` jumps to the chain
   of the zone pair, and everything else is dropped (the default deny).
-* a zone pair chain has one rule per protocol and address family, matching a
-  concatenated interval set ``saddr . daddr . dport``.  The sets hold the flows'
-  real host addresses (a whole zone only for a name-only endpoint, reported), so
-  the rule count grows with zone pairs, not with hosts x ports.  Every element
-  has a counter and a comment with the flow ids behind it.
-* elements are made disjoint, then merged where that keeps exactly the same
-  (source, destination, port) points: neighbouring networks that together are one
-  prefix (``10.50.0.10`` and ``10.50.0.11`` -> ``10.50.0.10/31``) and touching port
-  ranges.  A merged element names every flow behind it (the report's ``trace``).
-  Addresses are handled as integers (network, prefix length) throughout.
+* a zone pair chain has one rule per protocol and address family.  For tcp and udp it
+  looks the connection's ``saddr . daddr`` up in an interval verdict map whose element
+  jumps to the *service chain* of the ports allowed between those addresses
+  (``svc_tcp_443_5060``: ``tcp dport { 443, 5060 } accept``); a port not there returns, and
+  the default deny follows.  For icmp, gre and esp an interval set of ``saddr . daddr``
+  accepts.  The maps hold the flows' real host addresses (a whole zone only for a name-only
+  endpoint, reported), so the rule count grows with zone pairs and port sets, not with
+  hosts x ports, and a host pair is one element whatever its ports (port ranges never reach
+  the kernel's concatenated-set lookup, where each range costs several entries).  Every
+  element has a counter (new connections between the pair) and a comment with the flow ids.
+* elements of one map must not overlap.  Overlapping ones go into layers (``x_tcp4``,
+  ``x_tcp4_2``; one rule each, the narrowest first), unless the broader element already
+  allows the narrower one's ports: then it takes its flow ids.  Then neighbouring networks
+  with the same ports that together are one prefix are merged (``10.50.0.10`` and
+  ``10.50.0.11`` -> ``10.50.0.10/31``).  A merged element names every flow behind it (the
+  report's ``trace``).  Addresses are handled as integers (network, prefix length) throughout.
 * ``input`` does the same for flows to the edge itself (management SSH among them).
 """
 
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -38,7 +45,7 @@ from typing import Any
 
 from ._errors import Problems
 from ._estate import gc_paused
-from ._ports import PortSet, parse_ports
+from ._ports import PortSet, format_ports, is_subset, parse_ports, union
 
 DEFAULT_TABLE = "voiceops"
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
@@ -62,14 +69,15 @@ class EdgeReport:
     not_enforceable: list[dict[str, str]] = field(default_factory=list)
     trace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # set -> elements -> flow ids
     rules: int = 0
-    sets: int = 0
+    sets: int = 0  # sets and maps
     elements: int = 0
+    services: int = 0  # service chains (one per protocol and port set in use)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "edge": self.edge,
             "table": self.table,
-            "counts": {"rules": self.rules, "sets": self.sets, "set_elements": self.elements,
+            "counts": {"rules": self.rules, "sets": self.sets, "set_elements": self.elements, "service_chains": self.services,
                        "forward_flows": len(self.forward_flows), "input_flows": len(self.input_flows)},
             "forward_flows": self.forward_flows,
             "input_flows": self.input_flows,
@@ -141,21 +149,20 @@ def _compact_ids(ids: Iterable[str]) -> str:
 
 
 class _Item:
-    """One set element: its addresses (see :data:`Cidr`), a port range (``0-0`` without ports), flow ids."""
+    """One element: its addresses (see :data:`Cidr`), the ports allowed there (``()`` without ports), flow ids."""
 
-    __slots__ = ("addrs", "lo", "hi", "ids")
+    __slots__ = ("addrs", "ports", "ids")
 
-    def __init__(self, addrs: tuple[Cidr, ...], lo: int, hi: int, ids: set[str]) -> None:
+    def __init__(self, addrs: tuple[Cidr, ...], ports: PortSet, ids: set[str]) -> None:
         self.addrs = addrs
-        self.lo = lo
-        self.hi = hi
+        self.ports = ports
         self.ids = ids
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.addrs, self.lo, self.hi)
+        return (self.addrs, self.ports)
 
     def __repr__(self) -> str:
-        return "_Item(%r, %d, %d, %r)" % (self.addrs, self.lo, self.hi, sorted(self.ids))
+        return "_Item(%r, %r, %r)" % (self.addrs, self.ports, sorted(self.ids))
 
 
 def _subnet_of(inner: Cidr, outer: Cidr, bits: int) -> bool:
@@ -176,10 +183,10 @@ def _exclude(a: Cidr, b: Cidr, bits: int) -> list[Cidr]:
 class _OverlapIndex:
     """The elements kept so far, indexed by their first address, to find the first one that overlaps.
 
-    Equivalent to scanning them all in order (what :func:`_disjoint` means), without the
-    quadratic cost: an element can only overlap kept elements whose first address is a supernet
-    of its own (one dictionary look-up per prefix length in use) or a subnet (a range of the
-    sorted network numbers of each longer prefix length).
+    Equivalent to scanning them all in order, without the quadratic cost: an element can only
+    overlap kept elements whose first address is a supernet of its own (one dictionary look-up
+    per prefix length in use) or a subnet (a range of the sorted network numbers of each longer
+    prefix length).
     """
 
     def __init__(self, bits: int) -> None:
@@ -215,8 +222,6 @@ class _OverlapIndex:
                     if best is not None and pos >= best:
                         break
                     kept = self.items[pos]
-                    if item.hi < kept.lo or item.lo > kept.hi:
-                        continue
                     for a, b in zip(rest, kept.addrs[1:]):
                         shift = bits - min(a[1], b[1])
                         if a[0] >> shift != b[0] >> shift:
@@ -228,14 +233,11 @@ class _OverlapIndex:
 
 
 def _nothing_nested(ordered: list[_Item], bits: int) -> bool:
-    """No two elements overlap, checked cheaply for the common case (``ordered`` by sort key).
+    """No two elements overlap, checked cheaply for the common case (distinct address tuples).
 
-    True when, in every address, any two distinct networks are disjoint, and elements with
-    the same addresses have disjoint port ranges: then there is nothing to fold or split.
+    True when, in every address, any two distinct networks are disjoint: then two elements
+    can only overlap if their address tuples are equal, and they are not.
     """
-    for prev, cur in zip(ordered, ordered[1:]):
-        if prev.addrs == cur.addrs and cur.lo <= prev.hi:
-            return False
     for dim in range(len(ordered[0].addrs) if ordered else 0):
         end = -1
         for net, plen in sorted({it.addrs[dim] for it in ordered}):
@@ -245,42 +247,49 @@ def _nothing_nested(ordered: list[_Item], bits: int) -> bool:
     return True
 
 
-def _disjoint(items: list[_Item], bits: int) -> list[_Item]:
-    """Make elements disjoint, as nft requires of an interval set.
+def _by_addrs(items: Iterable[_Item]) -> list[_Item]:
+    """One element per address tuple: the union of the ports and the flow ids of its equals."""
+    merged: dict[tuple[Cidr, ...], _Item] = {}
+    for it in items:
+        have = merged.get(it.addrs)
+        if have is None:
+            merged[it.addrs] = _Item(it.addrs, it.ports, set(it.ids))
+        else:
+            have.ports = union(have.ports, it.ports)
+            have.ids |= it.ids
+    return sorted(merged.values(), key=_Item.sort_key)
 
-    CIDR networks are either nested or disjoint, so an element whose addresses lie
-    inside a broader element's and whose ports overlap gives those ports to the
-    broader element (its comment then names both flows; the verdict is the same)
-    and keeps the rest.  When two elements are each broader in a different
-    address, the narrower address is split off first.  Each element is compared with
-    the first kept element it overlaps (see :class:`_OverlapIndex`).
+
+def _layers(items: list[_Item], bits: int, unique: bool = False) -> list[list[_Item]]:
+    """Elements in layers, each layer's elements disjoint in their addresses, as nft requires of one map or set.
+
+    Each layer is one interval map (or set) and one rule; a connection is accepted when any
+    layer accepts it, so elements that overlap may simply sit in different layers, and none is
+    split.  Broadest first, an element goes into the first layer it does not overlap, unless
+    an element there covers its addresses and already allows its ports: then that element takes
+    its flow ids instead (the verdict is the same).  Equal address tuples are one element with
+    the union of their ports.  Usually everything fits in one layer; an estate where a whole
+    zone stands in for a name (``0.0.0.0/0``) and some of its hosts are also named gets two.
     """
-    ordered = sorted(items, key=_Item.sort_key)
+    ordered = sorted(items, key=_Item.sort_key) if unique else _by_addrs(items)
     if _nothing_nested(ordered, bits):
-        return ordered
-    index = _OverlapIndex(bits)
-    pending = sorted(items, key=lambda it: (sum(a[1] for a in it.addrs), it.addrs, it.lo, it.hi), reverse=True)
-    while pending:
-        cur = pending.pop()
-        hit = index.first_overlap(cur)
-        if hit is None:
-            index.add(cur)
-            continue
-        kept = index.items[hit]
-        if all(_subnet_of(a, b, bits) for a, b in zip(cur.addrs, kept.addrs)):
-            kept.ids |= cur.ids
-            if cur.lo < kept.lo:
-                pending.append(_Item(cur.addrs, cur.lo, kept.lo - 1, set(cur.ids)))
-            if cur.hi > kept.hi:
-                pending.append(_Item(cur.addrs, kept.hi + 1, cur.hi, set(cur.ids)))
-            continue
-        for dim, (a, b) in enumerate(zip(cur.addrs, kept.addrs)):
-            if a != b and _subnet_of(b, a, bits):
-                for piece in [*_exclude(a, b, bits), b]:
-                    addrs = cur.addrs[:dim] + (piece,) + cur.addrs[dim + 1:]
-                    pending.append(_Item(addrs, cur.lo, cur.hi, set(cur.ids)))
+        return [ordered] if ordered else []
+    layers: list[_OverlapIndex] = []
+    for cur in sorted(ordered, key=lambda it: (sum(a[1] for a in it.addrs), it.addrs)):
+        for layer in layers:
+            hit = layer.first_overlap(cur)
+            if hit is None:
+                layer.add(cur)
                 break
-    return sorted(index.items, key=_Item.sort_key)
+            kept = layer.items[hit]
+            if is_subset(cur.ports, kept.ports) and all(_subnet_of(a, b, bits) for a, b in zip(cur.addrs, kept.addrs)):
+                kept.ids |= cur.ids
+                break
+        else:
+            layer = _OverlapIndex(bits)
+            layer.add(cur)
+            layers.append(layer)
+    return [sorted(layer.items, key=_Item.sort_key) for layer in layers]
 
 
 def _collapse(items: list[_Item], dim: int, bits: int) -> list[_Item]:
@@ -291,13 +300,17 @@ def _collapse(items: list[_Item], dim: int, bits: int) -> list[_Item]:
     as ``ipaddress.collapse_addresses`` does.  The union of the flow ids goes with them.
     """
     groups: dict[tuple[Any, ...], list[_Item]] = defaultdict(list)
-    if len(items[0].addrs if items else ()) == 2:
+    width = len(items[0].addrs) if items else 0
+    if width == 1:
+        for it in items:
+            groups[it.ports].append(it)
+    elif width == 2:
         other = 1 - dim
         for it in items:
-            groups[(it.addrs[other], it.lo, it.hi)].append(it)
+            groups[(it.addrs[other], it.ports)].append(it)
     else:
         for it in items:
-            groups[(it.addrs[:dim], it.addrs[dim + 1:], it.lo, it.hi)].append(it)
+            groups[(it.addrs[:dim], it.addrs[dim + 1:], it.ports)].append(it)
     out: list[_Item] = []
     for group in groups.values():
         if len(group) == 1:
@@ -313,49 +326,25 @@ def _collapse(items: list[_Item], dim: int, bits: int) -> list[_Item]:
                     break
                 high, low = stack.pop(), stack.pop()
                 addrs = low.addrs[:dim] + ((low_net, plen - 1),) + low.addrs[dim + 1:]
-                stack.append(_Item(addrs, low.lo, low.hi, low.ids | high.ids))
+                stack.append(_Item(addrs, low.ports, low.ids | high.ids))
         out.extend(stack)
     return out
 
 
-def _join_ports(items: list[_Item]) -> list[_Item]:
-    """Elements with the same addresses and touching port ranges become one."""
-    groups: dict[tuple[Cidr, ...], list[_Item]] = defaultdict(list)
-    for it in items:
-        groups[it.addrs].append(it)
-    out: list[_Item] = []
-    for group in groups.values():
-        if len(group) == 1:
-            out.append(group[0])
-            continue
-        group.sort(key=lambda it: it.lo)
-        cur = group[0]
-        for it in group[1:]:
-            if it.lo == cur.hi + 1:
-                cur = _Item(cur.addrs, cur.lo, it.hi, cur.ids | it.ids)
-            else:
-                out.append(cur)
-                cur = it
-        out.append(cur)
-    return out
-
-
-def _compact(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
+def _compact(items: list[_Item], bits: int) -> list[_Item]:
     """Fewer elements for exactly the same points: disjoint elements merged while any can be.
 
-    Elements that differ only in one address, where those networks together are a shorter
-    prefix, become that prefix; elements that differ only in touching port ranges become one
-    range.  Each merged element names every flow of the elements it replaces.  The elements
-    stay pairwise disjoint (a merge keeps the points), and the result does not depend on the
-    order of ``items``.
+    Elements with the same ports that differ only in one address, where those networks
+    together are a shorter prefix, become that prefix (``10.50.0.10`` and ``10.50.0.11`` ->
+    ``10.50.0.10/31``).  Each merged element names every flow of the elements it replaces.
+    The elements stay pairwise disjoint (a merge keeps the points), and the result does not
+    depend on the order of ``items``.
     """
-    passes: list[Any] = [functools.partial(_collapse, dim=dim, bits=bits) for dim in range(len(items[0].addrs) if items else 0)]
-    if with_ports:
-        passes.append(_join_ports)
+    passes = [functools.partial(_collapse, dim=dim, bits=bits) for dim in range(len(items[0].addrs) if items else 0)]
     # The fixed point: a whole cycle of passes that merge nothing.  Each pass is idempotent (on
-    # its own output it merges nothing: a group's stack leaves no siblings, a group's sorted
-    # ranges no touching ones), so after a pass that merged, the other passes merging nothing
-    # is enough; running the one that merged again would only cost time.
+    # its own output a group's stack leaves no siblings), so after a pass that merged, the
+    # other passes merging nothing is enough; running the one that merged again would only
+    # cost time.
     idle = 0  # passes in a row that merged nothing
     merged = 0  # 1 once some pass merged
     step = 0
@@ -370,13 +359,43 @@ def _compact(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
     return sorted(items, key=_Item.sort_key)
 
 
-def _elements(items: list[_Item], bits: int, with_ports: bool) -> list[_Item]:
-    """Disjoint, compacted elements (sorted) for the points of ``items``."""
-    return _compact(_disjoint(items, bits), bits, with_ports)
+def _elements(items: list[_Item], bits: int, unique: bool = False) -> list[list[_Item]]:
+    """Layers of disjoint, compacted elements (each sorted) for the points of ``items``.
+
+    ``unique``: no two items have the same addresses (a builder's items), so they need no merging.
+    """
+    return [_compact(layer, bits) for layer in _layers(items, bits, unique)]
+
+
+SERVICE_NAME_MAX = 64
+
+
+def service_chain(proto: str, ports: PortSet) -> str:
+    """The name of the chain that accepts ``ports`` of ``proto``: ``svc_tcp_443_5000-5050``.
+
+    A name that would be longer than 64 characters keeps the first ports that fit and ends in
+    ``_more_`` and a digest of all of them, so it stays unique and the same for the same ports.
+    """
+    tokens = format_ports(ports)
+    name = "svc_%s_%s" % (proto, "_".join(tokens))
+    if len(name) <= SERVICE_NAME_MAX:
+        return name
+    tail = "_more_" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    head = "svc_%s" % proto
+    for token in tokens:
+        if len(head) + 1 + len(token) + len(tail) > SERVICE_NAME_MAX:
+            break
+        head += "_" + token
+    return head + tail
 
 
 class _SetBuilder:
-    """Elements of one set: address tuple -> merged port ranges, each with the flows behind it."""
+    """Elements of one protocol and IP version between two zones (or to the edge), and their maps or sets.
+
+    Address tuple -> the ports allowed there, with the flows behind them.  With ports (tcp,
+    udp) each layer (see :func:`_layers`) becomes a verdict map from the addresses to the
+    service chain of their ports; without (icmp, gre, esp) a set of addresses.
+    """
 
     def __init__(self, name: str, proto: str, version: int, with_daddr: bool, with_ports: bool) -> None:
         self.name = name
@@ -385,68 +404,69 @@ class _SetBuilder:
         self.bits = BITS[version]
         self.with_daddr = with_daddr
         self.with_ports = with_ports
-        self.items: dict[tuple[Cidr, ...], list[tuple[int, int, str]]] = defaultdict(list)
-        self._elements: list[str] | None = None
-        self._keys: list[str] = []
-        self._ids: list[list[str]] = []  # each final element's flow ids, sorted
-        self.final: list[_Item] = []
+        self.items: dict[tuple[Cidr, ...], tuple[list[PortSet], set[str]]] = {}
+        self._layers: list[list[_Item]] | None = None
 
     def add(self, addrs: tuple[Cidr, ...], ports: PortSet, flow_id: str) -> None:
+        have = self.items.get(addrs)
+        if have is None:
+            have = self.items[addrs] = ([], set())
         if self.with_ports:
-            self.items[addrs].extend([(lo, hi, flow_id) for lo, hi in ports])
-        else:
-            self.items[addrs].append((0, 0, flow_id))
+            have[0].append(ports)
+        have[1].add(flow_id)
 
-    def elements(self) -> list[str]:
-        if self._elements is None:
-            self.final = _elements(self._merged(), self.bits, self.with_ports)
-            self._keys = [self._key(item) for item in self.final]
-            self._ids = [sorted(item.ids) for item in self.final]
-            self._elements = ["%s comment \"%s\"" % (key, _compact_ids(ids)) for key, ids in zip(self._keys, self._ids)]
-        return self._elements
+    def layers(self) -> list[list[_Item]]:
+        if self._layers is None:
+            items = [_Item(addrs, (port_sets[0] if len(port_sets) == 1 else union(*port_sets)) if port_sets else (), ids)
+                     for addrs, (port_sets, ids) in self.items.items()]
+            self._layers = _elements(items, self.bits, unique=True)
+        return self._layers
 
-    def trace(self) -> list[dict[str, Any]]:
-        """Each element (without its comment) and every flow id behind it."""
-        self.elements()
-        return [{"element": key, "flows": ids} for key, ids in zip(self._keys, self._ids)]
+    def names(self) -> list[str]:
+        """One map or set per layer, the broadest first: ``a__b_tcp4``, ``a__b_tcp4_2``, ..."""
+        return [self.name if i == 0 else "%s_%d" % (self.name, i + 1) for i in range(len(self.layers()))]
 
-    def _merged(self) -> list[_Item]:
-        """One element per address tuple and maximal port range (overlapping and touching ranges merged)."""
-        items = []
-        for addrs, raw in self.items.items():
-            if not self.with_ports:
-                items.append(_Item(addrs, 0, 0, {r[2] for r in raw}))
-                continue
-            raw.sort()
-            cur: _Item | None = None
-            for lo, hi, flow_id in raw:
-                if cur is not None and lo <= cur.hi + 1:
-                    cur.hi = max(cur.hi, hi)
-                    cur.ids.add(flow_id)
-                else:
-                    cur = _Item(addrs, lo, hi, {flow_id})
-                    items.append(cur)
-        return items
+    def render(self, report: EdgeReport, services: dict[str, tuple[str, PortSet]]) -> tuple[list[str], list[str]]:
+        """The declarations of the maps or sets and the rules that use them (the narrowest layer first)."""
+        decl: list[str] = []
+        rules: list[str] = []
+        for name, layer in zip(self.names(), self.layers()):
+            trace = []
+            lines = ["\t%s %s {" % ("map" if self.with_ports else "set", name), "\t\ttype %s" % self.type_line(),
+                     "\t\tflags interval", "\t\tcounter", "\t\telements = {"]
+            for idx, item in enumerate(layer):
+                key = " . ".join(_fmt_cidr(self.version, net, plen) for net, plen in item.addrs)
+                ids = sorted(item.ids)
+                line = "\t\t\t%s comment \"%s\"" % (key, _compact_ids(ids))
+                entry: dict[str, Any] = {"element": key}
+                if self.with_ports:
+                    chain = service_chain(self.proto, item.ports)
+                    services[chain] = (self.proto, item.ports)
+                    line += " : jump %s" % chain
+                    entry["service"] = chain
+                    entry["ports"] = format_ports(item.ports)
+                entry["flows"] = ids
+                trace.append(entry)
+                lines.append(line + ("," if idx < len(layer) - 1 else ""))
+            lines += ["\t\t}", "\t}"]
+            decl += lines
+            rules.insert(0, self._rule(name))
+            report.trace[name] = trace
+            report.sets += 1
+            report.elements += len(layer)
+            report.rules += 1
+        return decl, rules
 
-    def _key(self, item: _Item) -> str:
-        text = " . ".join(_fmt_cidr(self.version, net, plen) for net, plen in item.addrs)
+    def _rule(self, name: str) -> str:
+        fam = ADDR_MATCH[self.version]
+        keys = "%s saddr" % fam + (" . %s daddr" % fam if self.with_daddr else "")
         if self.with_ports:
-            text += " . " + (str(item.lo) if item.lo == item.hi else "%d-%d" % (item.lo, item.hi))
-        return text
+            return "meta l4proto %s %s vmap @%s" % (L4[self.proto], keys, name)
+        return "meta l4proto %s %s @%s accept" % (PORTLESS[(self.proto, self.version)], keys, name)
 
     def type_line(self) -> str:
-        kinds = [ADDR_TYPE[self.version]] * (2 if self.with_daddr else 1)
-        if self.with_ports:
-            kinds.append("inet_service")
-        return " . ".join(kinds)
-
-
-def _match(proto: str, version: int, with_daddr: bool) -> str:
-    fam = ADDR_MATCH[version]
-    keys = "%s saddr" % fam + (" . %s daddr" % fam if with_daddr else "")
-    if proto in L4:
-        return "%s . %s dport" % (keys, L4[proto])
-    return "meta l4proto %s %s" % (PORTLESS[(proto, version)], keys)
+        kinds = " . ".join([ADDR_TYPE[self.version]] * (2 if self.with_daddr else 1))
+        return kinds + " : verdict" if self.with_ports else kinds
 
 
 def _builder(builders: dict[tuple[str, int], _SetBuilder], prefix: str, proto: str, version: int,
@@ -479,23 +499,20 @@ def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: M
     return added
 
 
-def _render_set(builder: _SetBuilder, report: EdgeReport) -> list[str]:
-    elements = builder.elements()
-    report.trace[builder.name] = builder.trace()
-    report.sets += 1
-    report.elements += len(elements)
-    lines = ["\tset %s {" % builder.name, "\t\ttype %s" % builder.type_line(), "\t\tflags interval", "\t\tcounter"]
-    lines.append("\t\telements = {")
-    for idx, element in enumerate(elements):
-        lines.append("\t\t\t%s%s" % (element, "," if idx < len(elements) - 1 else ""))
-    lines.append("\t\t}")
-    lines.append("\t}")
-    return lines
-
-
 def _order(builders: dict[tuple[str, int], _SetBuilder]) -> list[_SetBuilder]:
     rank = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
     return [builders[k] for k in sorted(builders, key=lambda k: (rank.get(k[0], 9), k[0], k[1]))]
+
+
+def _service_lines(services: Mapping[str, tuple[str, PortSet]], report: EdgeReport) -> list[str]:
+    lines = []
+    for name, (proto, ports) in sorted(services.items(), key=lambda kv: (kv[1], kv[0])):  # by protocol, then ports
+        spec = format_ports(ports)
+        match = spec[0] if len(spec) == 1 else "{ %s }" % ", ".join(spec)
+        lines += ["\tchain %s {" % name, "\t\t%s dport %s accept" % (L4[proto], match), "\t}"]
+        report.rules += 1
+        report.services += 1
+    return lines
 
 
 def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
@@ -569,6 +586,7 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     report.elements += len(all_ifaces)
 
     pair_chains: list[list[str]] = []
+    services: dict[str, tuple[str, PortSet]] = {}
     vmap: list[str] = []
     for zone, ifaces in sorted(zones.items()):  # inside one zone, across its own interfaces: trusted
         for a in ifaces:
@@ -582,9 +600,9 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
                 vmap.append('"%s" . "%s" : jump %s' % (a, b, chain))
         body = ["\tchain %s {" % chain]
         for builder in _order(fwd[(sz, dz)]):
-            lines += _render_set(builder, report)
-            body.append("\t\t%s @%s accept" % (_match(builder.proto, builder.version, True), builder.name))
-            report.rules += 1
+            decl, rules = builder.render(report, services)
+            lines += decl
+            body += ["\t\t%s" % rule for rule in rules]
         body.append("\t}")
         pair_chains.append(body)
 
@@ -595,10 +613,13 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
         report.sets += 1
         report.elements += len(vmap)
 
-    in_sets = _order(inp)
-    for builder in in_sets:
-        lines += _render_set(builder, report)
+    in_rules: list[str] = []
+    for builder in _order(inp) if filter_input else []:  # without the input filter, nothing uses them
+        decl, rules = builder.render(report, services)
+        lines += decl
+        in_rules += ["\t\t%s" % rule for rule in rules]
 
+    lines += _service_lines(services, report)
     for body in pair_chains:
         lines += body
 
@@ -630,9 +651,7 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
             "\t\ticmpv6 type { %s } accept comment \"IPv6 neighbour discovery\"" % ND_TYPES,
         ]
         report.rules += 4
-        for builder in in_sets:
-            lines.append("\t\t%s @%s accept" % (_match(builder.proto, builder.version, False), builder.name))
-            report.rules += 1
+        lines += in_rules
         lines += ["\t\tcounter drop comment \"voiceops default deny to the edge itself\"", "\t}"]
         report.rules += 1
     lines.append("}")

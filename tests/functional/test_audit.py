@@ -81,7 +81,7 @@ def test_audit_finds_nothing_then_names_a_hand_edit(lab):
                         "modified": [], "foreign": []}]
 
     before = nft(ns, "-s", "list", "table", "inet", "voiceops")
-    nft(ns, "delete", "element", "inet", "voiceops", "pbx__speech_udp4", "{ 10.10.0.5 . 10.30.0.10 . 40000-40999 }")
+    nft(ns, "delete", "element", "inet", "voiceops", "pbx__speech_udp4", "{ 10.10.0.5 . 10.30.0.10 }")
     nft(ns, "add", "rule", "inet", "voiceops", "fwd_pbx__speech", "tcp", "dport", "3389", "accept")
     edited = nft(ns, "-s", "list", "table", "inet", "voiceops")
     assert edited != before
@@ -89,7 +89,7 @@ def test_audit_finds_nothing_then_names_a_hand_edit(lab):
     proc, records = audit(ns, tmp)
     assert proc.returncode != 0
     record = records[0]
-    assert record["missing"] == ["element pbx__speech_udp4: 10.10.0.5 . 10.30.0.10 . 40000-40999  "
+    assert record["missing"] == ["element pbx__speech_udp4: 10.10.0.5 . 10.30.0.10 : jump svc_udp_40000-40999  "
                                  "(ms_speech_server.rtp:sip_gw>speech01)"]
     assert len(record["extra"]) == 1 and "fwd_pbx__speech" in record["extra"][0] and "3389" in record["extra"][0]
     assert nft(ns, "-s", "list", "table", "inet", "voiceops") == edited  # the audit changed nothing
