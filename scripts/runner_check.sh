@@ -5,7 +5,7 @@
 #   - `ansible-runner run <copy of runner/> -p plan.yml --ident plan` exits 0;
 #   - artifacts/plan/rc is 0 and artifacts/plan/status is "successful";
 #   - artifacts/plan/stdout holds the play output, with the PLAY RECAP;
-#   - artifacts/plan/job_events/ holds the runner_on_ok event of the task "Compute the plan"
+#   - artifacts/plan/job_events/ holds the runner_on_ok event of the task "Compute the plan and write its files"
 #     (action voiceops.firewall.plan, on localhost, with the plan's summary) and a
 #     playbook_on_stats event without failures;
 #   - artifacts/plan/plan/ (the plan output, see runner/project/plan.yml) equals
@@ -53,7 +53,7 @@ fi
 [ "$(cat "$art/status" 2>/dev/null)" = successful ] || bad "artifacts/plan/status is '$(cat "$art/status" 2>/dev/null)', not successful"
 if [ ! -s "$art/stdout" ]; then
     bad "artifacts/plan/stdout is missing or empty"
-elif ! grep -q 'PLAY RECAP' "$art/stdout" || ! grep -q 'TASK \[Compute the plan\]' "$art/stdout"; then
+elif ! grep -q 'PLAY RECAP' "$art/stdout" || ! grep -q 'TASK \[Compute the plan and write its files\]' "$art/stdout"; then
     bad "artifacts/plan/stdout lacks the plan task or the PLAY RECAP"
 fi
 python - "$art/job_events" <<'PY' || bad "job_events do not show the plan task and a clean run"
@@ -67,9 +67,9 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
 if not events:
     sys.exit("no job events")
 ok = [e for e in events if e.get("event") == "runner_on_ok"
-      and e.get("event_data", {}).get("task") == "Compute the plan"]
+      and e.get("event_data", {}).get("task") == "Compute the plan and write its files"]
 if len(ok) != 1:
-    sys.exit("expected one runner_on_ok event of 'Compute the plan', found %d" % len(ok))
+    sys.exit("expected one runner_on_ok event of 'Compute the plan and write its files', found %d" % len(ok))
 data = ok[0]["event_data"]
 if data.get("resolved_action") != "voiceops.firewall.plan" or data.get("host") != "localhost":
     sys.exit("plan event: action %r on %r" % (data.get("resolved_action"), data.get("host")))

@@ -1,14 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to voiceops.firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin behind voiceops.firewall.plan: computes the estate's flows on the controller."""
+"""Action plugin behind voiceops.firewall.plan: computes the estate's flows on the controller,
+and with ``output_dir`` writes the plan's files (plan.json, flow table, edge rule sets, matrices,
+lint findings, diagram sources) in Python, see ``plugin_utils/_artefacts.py``."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
@@ -21,6 +27,10 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "hosts": {"type": "list", "elements": "str"},
     "catalog_paths": {"type": "list", "elements": "path"},
     "catalog_extra": {"type": "list", "elements": "dict"},
+    "output_dir": {"type": "path"},
+    "diagrams": {"type": "bool", "default": True},
+    "diagram_views": {"type": "list", "elements": "str", "default": ["speechexec_mobile_service"]},
+    "return_plan": {"type": "bool", "default": True},
 }
 
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
@@ -76,12 +86,29 @@ class ActionModule(ActionBase):
             found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
             fail_on = global_vars.get("voiceops_lint_fail_on", "high")
             blocking = gate(found, fail_on)
+            files = None
+            if args["output_dir"] is not None:
+                files = _artefacts.render(the_plan, found, fail_on, args["diagrams"], args["diagram_views"])
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result
 
-        result.update(changed=False, plan=the_plan, summary=the_plan["summary"], findings=found,
+        result.update(changed=False, summary=the_plan["summary"], findings=found,
                       lint={"fail_on": fail_on, "blocking": [f["id"] + " " + f["message"] for f in blocking]})
+        if args["return_plan"]:
+            result["plan"] = the_plan
+        if files is not None:
+            output_dir = os.path.abspath(args["output_dir"])
+            try:
+                entries = _artefacts.sync(output_dir, files, bool(self._task.check_mode))
+            except OSError as exc:
+                result.update(failed=True, msg="voiceops.firewall.plan: output_dir: %s: %s" % (output_dir, exc))
+                return result
+            result["changed"] = any(e["changed"] for e in entries)
+            result["output_dir"] = output_dir
+            result["files"] = [{k: e[k] for k in ("name", "path", "changed")} for e in entries]
+            if self._task.diff:
+                result["diff"] = _artefacts.diffs(entries, files, C.MAX_FILE_SIZE_FOR_DIFF)
         if the_plan["warnings"]:
             result["warnings"] = list(the_plan["warnings"])
         return result

@@ -43,6 +43,39 @@ options:
       - Defaults to the variable C(voiceops_catalog_extra).
     type: list
     elements: dict
+  output_dir:
+    description:
+      - Also write the plan's files into this folder, the ones C(playbooks/plan.yml) writes
+        (see C(docs/reports.md)) - C(plan.json), C(flows.md), C(edge/<edge>.nft) and
+        C(edge/<edge>.json) per edge firewall, C(matrix.md), C(matrix.csv), C(matrix.html),
+        C(findings.json), C(findings.xml), and with O(diagrams) the diagram sources
+        C(diagrams/<name>.dot) (drawing them to SVG is left to C(dot)).
+      - Byte-identical to what the filters give, written in Python without passing the plan
+        through Ansible's templating, which costs seconds per task on a large estate.
+      - A file is rewritten only when its content changed (the task reports C(changed) then),
+        through a temporary file and a rename. Nothing is written in check mode, and nothing at
+        all when any file cannot be rendered.
+      - Files the plan no longer has (an edge firewall removed from the inventory) are left
+        alone.
+    type: path
+  diagrams:
+    description: With O(output_dir), also write the diagram sources.
+    type: bool
+    default: true
+  diagram_views:
+    description:
+      - With O(output_dir) and O(diagrams), the components that get a diagram of their own
+        (see the C(voiceops.firewall.diagrams) filter). A component not in the plan is left out.
+    type: list
+    elements: str
+    default: [speechexec_mobile_service]
+  return_plan:
+    description:
+      - Return the plan (RV(plan)). Set it to V(false) on a large estate when only the files,
+        the summary and the lint are needed; a registered plan of tens of thousands of flows
+        makes every later task that reads it slow.
+    type: bool
+    default: true
 notes:
   - The zones, management networks and unmanaged endpoints come from the variables
     C(voiceops_zones), C(voiceops_management_networks) and C(voiceops_endpoints) of the play's host.
@@ -50,10 +83,10 @@ notes:
 attributes:
   check_mode:
     support: full
-    description: The plan changes nothing, so it runs the same in check mode.
+    description: The plan changes nothing. With O(output_dir), check mode reports which files would change and writes none.
   diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+    support: full
+    description: With O(output_dir), each changed file's old and new text (a file larger than Ansible's diff limit is named only).
   platform:
     support: full
     platforms: all
@@ -66,6 +99,12 @@ EXAMPLES = r"""
   run_once: true
   register: voiceops_plan
 
+- name: Write every file of the plan for review, without returning the plan itself (large estates)
+  voiceops.firewall.plan:
+    output_dir: "{{ playbook_dir }}/output"
+    return_plan: false
+  register: voiceops_plan_files
+
 - name: Show the flows from the clients zone to the speech zone
   ansible.builtin.debug:
     msg: "{{ voiceops_plan.plan | voiceops.firewall.zone_flows('clients', 'speech') }}"
@@ -74,7 +113,7 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: The plan; its schema is described in C(docs/plan-schema.md).
-  returned: success
+  returned: success and O(return_plan)
   type: dict
   contains:
     schema_version:
@@ -117,6 +156,16 @@ lint:
     unaccepted findings at or above it. The plan does not fail on them; the playbook decides.
   returned: success
   type: dict
+output_dir:
+  description: The folder the files went to, made absolute.
+  returned: with O(output_dir)
+  type: str
+files:
+  description: Every file of the plan, in a fixed order, with C(name) (relative to O(output_dir)), C(path) and C(changed).
+  returned: with O(output_dir)
+  type: list
+  elements: dict
+  sample: [{"name": "edge/edge01.nft", "path": "/srv/plan/edge/edge01.nft", "changed": true}]
 problems:
   description: On failure, every problem found in the inventory or catalog.
   returned: failure

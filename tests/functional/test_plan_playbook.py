@@ -116,6 +116,25 @@ def test_check_mode_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_check_diff_after_an_inventory_change_shows_the_changed_files_and_writes_nothing(example_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(example_run[0], out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    speech02 = inv / "host_vars" / "speech02.yml"
+    data = yaml.safe_load(speech02.read_text())
+    data["voiceops_components"]["speech_server"]["params"] = {"rtp_ports": "41000-41999"}
+    speech02.write_text(yaml.safe_dump(data))
+    result = playbook(inv, out, "--check", "--diff")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "changed=1" in result.stdout
+    assert "-\t\t\t10.10.0.5 . 10.30.0.11 comment \"ms_speech_server.rtp:sip_gw01>speech02\" : jump svc_udp_1024-65535" in result.stdout
+    assert "+\t\t\t10.10.0.5 . 10.30.0.11 comment \"ms_speech_server.rtp:sip_gw01>speech02\" : jump svc_udp_41000-41999" in result.stdout
+    assert "edge/edge01.nft (on disk)" in result.stdout and "matrix.html (plan)" in result.stdout
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def _broken_inventory(tmp_path: Path, host: str, data: dict) -> Path:
     inv = tmp_path / "inv"
     shutil.copytree(REPO / "inventories" / "example", inv)
