@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 import estate as generator  # noqa: E402
 import verdicts  # noqa: E402
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows  # noqa: E402
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _nft, _windows  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge  # noqa: E402
@@ -59,9 +59,22 @@ def log(msg: str) -> None:
     print("  " + msg, file=sys.stderr, flush=True)
 
 
+def cold_caches() -> None:
+    """Empty the renderers' memo caches (parsed addresses, formatted networks, collapsed lists).
+
+    A repeat must not find the previous repeat's work done: the plugins run in a fresh worker
+    process per task, so every timed repeat starts cold, as Aerleon's does.
+    """
+    for module in (_nft, _windows):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
 def best_of(repeats: int, fn: Any) -> tuple[float, Any]:
     best, value = None, None
     for _repeat in range(repeats):
+        cold_caches()
         start = time.perf_counter()
         value = fn()
         elapsed = time.perf_counter() - start

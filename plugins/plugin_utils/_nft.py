@@ -370,6 +370,7 @@ def _elements(items: list[_Item], bits: int, unique: bool = False) -> list[list[
 SERVICE_NAME_MAX = 64
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def service_chain(proto: str, ports: PortSet) -> str:
     """The name of the chain that accepts ``ports`` of ``proto``: ``svc_tcp_443_5000-5050``.
 

@@ -21,6 +21,7 @@ default inbound (and, when chosen, outbound) action.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections import defaultdict
@@ -71,6 +72,17 @@ def windows_hosts(plan: Mapping[str, Any]) -> list[str]:
     """Managed Windows hosts of the plan (inventory hosts, not endpoints)."""
     return sorted(name for name, inst in plan.get("instances", {}).items()
                   if inst.get("platform") == "windows" and inst.get("kind") == "host")
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _collapse_addresses(addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`_collapse` of address strings, once per distinct set (hosts share their sources)."""
+    return tuple(_collapse(_parse_network(a) for a in addresses))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text)
 
 
 def _collapse(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
@@ -151,7 +163,7 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
             direction, remote = "Outbound", flow["dst"]
         else:
             continue
-        nets = [ipaddress.ip_network(a) for a in remote.get("addresses") or []]
+        nets = list(remote.get("addresses") or [])
         if not nets:
             if fqdn_remote == "skip":
                 warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
@@ -161,14 +173,14 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
             warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
                             "so the rule allows any remote address on these ports"
                             % (flow["id"], remote["name"], remote.get("fqdn")))
-            nets = [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+            nets = ["0.0.0.0/0", "::/0"]
         program = flow.get("program") or None
         program_path = _program_path(program, paths, flow["id"], problems) if program else None
         ports = tuple(flow.get("ports") or ())
         if flow["protocol"] == "icmp":
             by_version: dict[str, list[Any]] = defaultdict(list)
             for net in nets:
-                by_version["ICMPv4" if net.version == 4 else "ICMPv6"].append(net)
+                by_version["ICMPv6" if ":" in net else "ICMPv4"].append(net)
             targets = sorted(by_version.items())
         else:
             targets = [(PROTOCOLS[flow["protocol"]], nets)]
@@ -202,7 +214,7 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
             "local_ports": local_ports,
             "remote_ports": remote_ports,
             "local_addresses": [ANY],
-            "remote_addresses": _collapse(entry["nets"]),
+            "remote_addresses": list(_collapse_addresses(tuple(sorted(set(entry["nets"]))))),
             "program": entry["path"] or ANY,
         })
     rules.sort(key=lambda r: r["name"])
