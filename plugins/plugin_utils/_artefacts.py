@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from ._estate import gc_paused
 from ._lint import junit
 from ._nft import render_edge
 from ._reports import diagrams, matrix_csv, matrix_html, matrix_markdown
@@ -102,6 +103,12 @@ def _encode(value: Any, newline: str, out: list[str]) -> None:
 def render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
            with_diagrams: bool = True, views: list[str] | None = None) -> dict[str, str]:
     """Every file of the plan: relative path -> text, in the order they are listed."""
+    with gc_paused():  # rendering allocates little but often; see gc_paused
+        return _render(plan, findings, fail_on, with_diagrams, views)
+
+
+def _render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
+            with_diagrams: bool, views: list[str] | None) -> dict[str, str]:
     files = {"plan.json": nice_json(plan), "flows.md": flow_table(plan)}
     for edge in sorted(plan["edges"]):
         text, report = render_edge(plan, edge)
