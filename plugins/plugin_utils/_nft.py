@@ -93,7 +93,23 @@ BITS = {4: 32, 6: 128}
 
 @functools.lru_cache(maxsize=1 << 16)
 def _parse_net(value: str) -> tuple[int, Cidr]:
-    """``"10.1.0.0/16"`` -> ``(4, (0x0a010000, 16))``, once per distinct string."""
+    """``"10.1.0.0/16"`` -> ``(4, (0x0a010000, 16))``, once per distinct string.
+
+    Plain IPv4 (``a.b.c.d`` or ``a.b.c.d/n``, the bulk of an estate) is read directly; anything
+    else, and anything the direct reading would not accept exactly as ``ipaddress.ip_network``
+    does (leading zeros, a netmask, host bits set), goes to ``ipaddress``, which also raises its
+    errors.
+    """
+    addr, _sep, plen_text = value.partition("/")
+    octets = addr.split(".")
+    if len(octets) == 4 and value.isascii() and (plen_text.isdigit() and len(plen_text) <= 2 if _sep else True):
+        plen = int(plen_text) if plen_text else 32
+        if plen <= 32 and all(o.isdigit() and len(o) <= 3 and (o == "0" or o[0] != "0") for o in octets):
+            a, b, c, d = (int(o) for o in octets)
+            if a <= 255 and b <= 255 and c <= 255 and d <= 255:
+                number = (a << 24) | (b << 16) | (c << 8) | d
+                if not number & ((1 << (32 - plen)) - 1):
+                    return 4, (number, plen)
     net = ipaddress.ip_network(value)
     return net.version, (int(net.network_address), net.prefixlen)
 
@@ -116,8 +132,11 @@ def _ports_of(spec: tuple[Any, ...]) -> PortSet:
 @functools.lru_cache(maxsize=1 << 17)
 def _fmt_cidr(version: int, net: int, plen: int) -> str:
     """A host as its address, anything broader as ``address/length``."""
-    addr = ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net)
-    return str(addr) if plen == BITS[version] else "%s/%d" % (addr, plen)
+    if version == 4:
+        text = "%d.%d.%d.%d" % (net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255)
+    else:
+        text = str(ipaddress.IPv6Address(net))
+    return text if plen == BITS[version] else "%s/%d" % (text, plen)
 
 
 def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str,
@@ -482,6 +501,12 @@ def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: M
               srcs: tuple[tuple[int, Cidr], ...], dsts: tuple[tuple[int, Cidr], ...] | None, report: EdgeReport) -> bool:
     proto, flow_id = flow["protocol"], flow["id"]
     ports = _ports_of(tuple(flow["ports"])) if flow["ports"] else ()
+    if dsts is not None and len(srcs) == 1 and len(dsts) == 1 and srcs[0][0] == dsts[0][0]:
+        # the common case: one network at each end, one IP version
+        (version, s), (_v, d) = srcs[0], dsts[0]
+        builder = builders.get((proto, version)) or _builder(builders, prefix, proto, version, True)
+        builder.add((s, d), ports, flow_id)
+        return True
     added = False
     for version, s in srcs:
         if dsts is None:
@@ -551,18 +576,25 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)
     inp: dict[tuple[str, int], _SetBuilder] = {}
+    prefixes: dict[tuple[str, str], str] = {}
     for flow in plan["flows"]:
         sz, dz = flow["src_zone"], flow["dst_zone"]
-        if flow["dst"]["name"] == edge:
-            if sz in zones and flow["src"]["name"] != edge:
+        src, dst = flow["src"], flow["dst"]
+        if dst["name"] == edge:
+            if sz in zones and src["name"] != edge:
                 if _add_flow(inp, "in", flow, _end_networks(plan, flow, "src", report), None, report):
                     report.input_flows.append(flow["id"])
             continue
-        if flow["src"]["name"] == edge or sz == dz or sz not in zones or dz not in zones:
+        if src["name"] == edge or sz == dz or sz not in zones or dz not in zones:
             continue
-        srcs = _end_networks(plan, flow, "src", report)
-        dsts = _end_networks(plan, flow, "dst", report)
-        if _add_flow(fwd[(sz, dz)], "%s__%s" % (sz, dz), flow, srcs, dsts, report):
+        # an end's parsed networks: its addresses (the common case, inline) or, for a name, its zone
+        srcs = _nets_of(tuple(src["addresses"])) if src["addresses"] else _end_networks(plan, flow, "src", report)
+        dsts = _nets_of(tuple(dst["addresses"])) if dst["addresses"] else _end_networks(plan, flow, "dst", report)
+        pair = (sz, dz)
+        prefix = prefixes.get(pair)
+        if prefix is None:
+            prefix = prefixes[pair] = "%s__%s" % pair
+        if _add_flow(fwd[pair], prefix, flow, srcs, dsts, report):
             report.forward_flows.append(flow["id"])
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):

@@ -279,3 +279,27 @@ def test_input_filter_without_management_is_refused():
     with pytest.raises(VoiceopsError, match="its input filter would cut SSH"):
         render_edge(plan, "e")
     assert render_edge(plan, "e", filter_input=False)[0]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.tuples(st.ip_addresses(v=4), st.integers(0, 32)).map(lambda t: "%s/%d" % t),
+    st.builds(lambda n: str(n), st.tuples(st.ip_addresses(v=4), st.integers(0, 32)).map(
+        lambda t: ipaddress.ip_network("%s/%d" % t, strict=False))),
+    st.sampled_from(["010.0.0.1", "10.0.0.0/255.255.0.0", "10.0.0.1/24", "256.1.1.1", "1.2.3", "1.2.3.4/33", "1.2.3.4/",
+                     "fd00:60::/64", "::/0", "2001:db8::1", " 10.0.0.1", "1.2.3.4/08", "0.0.0.0/0",
+                     "\u0661.2.3.4", "1.2.3.4/\u0662\u0664", "1.2.3.4/+8"])))
+def test_address_parsing_and_formatting_agree_with_ipaddress(text):
+    """The renderer reads plain IPv4 itself: it must accept, reject and print exactly as ipaddress does."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _fmt_cidr, _parse_net
+    try:
+        expected = ipaddress.ip_network(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _parse_net.__wrapped__(text)
+        return
+    version, (net, plen) = _parse_net.__wrapped__(text)
+    assert (version, net, plen) == (expected.version, int(expected.network_address), expected.prefixlen)
+    shown = _fmt_cidr.__wrapped__(version, net, plen)
+    assert shown == (str(expected.network_address) if expected.num_addresses == 1 else str(expected))
