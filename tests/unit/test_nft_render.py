@@ -285,8 +285,7 @@ def test_input_filter_without_management_is_refused():
 @given(st.one_of(
     st.ip_addresses(v=4).map(str),
     st.tuples(st.ip_addresses(v=4), st.integers(0, 32)).map(lambda t: "%s/%d" % t),
-    st.builds(lambda n: str(n), st.tuples(st.ip_addresses(v=4), st.integers(0, 32)).map(
-        lambda t: ipaddress.ip_network("%s/%d" % t, strict=False))),
+    st.tuples(st.ip_addresses(v=4), st.integers(0, 32)).map(lambda t: str(ipaddress.ip_network("%s/%d" % t, strict=False))),
     st.sampled_from(["010.0.0.1", "10.0.0.0/255.255.0.0", "10.0.0.1/24", "256.1.1.1", "1.2.3", "1.2.3.4/33", "1.2.3.4/",
                      "fd00:60::/64", "::/0", "2001:db8::1", " 10.0.0.1", "1.2.3.4/08", "0.0.0.0/0",
                      "\u0661.2.3.4", "1.2.3.4/\u0662\u0664", "1.2.3.4/+8"])))
