@@ -152,7 +152,7 @@ def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[st
     while "%s_%d" % (set_name, len(layers) + 1) in report["trace"]:
         layers.append("%s_%d" % (set_name, len(layers) + 1))
     for name in reversed(layers):
-        for element in report["trace"][name] if name in report["trace"] else []:
+        for element in report["trace"].get(name, []):
             if _element_contains(element, s["address"], None if to_edge else d["address"], port):
                 found = {"kind": "nftables", "verdict": "permit", "chain": chain, "set": name,
                          "element": element["element"], "flows": element["flows"]}

@@ -57,3 +57,27 @@ def test_bad_questions(args, message):
     with pytest.raises(VoiceopsError) as info:
         explain(PLAN, *args)
     assert message in info.value.problems
+
+
+def _plan_with_provisioning_server():
+    """The example plan plus a server inside the internet element (0.0.0.0/0) on a port it does not allow."""
+    plan = json.loads(json.dumps(PLAN))
+    plan["instances"]["prov"] = {"addresses": ["198.51.100.10"], "components": ["provisioning"], "fqdn": None,
+                                 "kind": "endpoint", "platform": "external", "zone": "internet"}
+    https = [f for f in plan["flows"] if f["id"] == "voip_softphone.https:workstations>internet"][0]
+    flow = json.loads(json.dumps(https))
+    flow.update(id="lab.provisioning:workstations>prov", entry="lab.provisioning", ports=["8443"])
+    flow["dst"].update(addresses=["198.51.100.10"], component="provisioning", name="prov")
+    plan["flows"] = sorted(plan["flows"] + [flow], key=lambda f: f["id"])
+    return plan
+
+
+def test_a_nested_element_in_the_second_layer_is_explained_by_its_own_map():
+    plan = _plan_with_provisioning_server()
+    inner = explain(plan, "10.60.0.10", "198.51.100.10", "tcp", 8443)["targets"]["edge01"]
+    assert inner["verdict"] == "permit" and inner["set"] == "clients__internet_tcp4_2"
+    assert inner["service"] == "svc_tcp_8443" and inner["flows"] == ["lab.provisioning:workstations>prov"]
+    outer = explain(plan, "10.60.0.10", "198.51.100.10", "tcp", 443)["targets"]["edge01"]
+    assert outer["verdict"] == "permit" and outer["set"] == "clients__internet_tcp4" and outer["service"] == "svc_tcp_80_443"
+    elsewhere = explain(plan, "10.60.0.10", "198.51.100.11", "tcp", 8443)
+    assert elsewhere["verdict"] == "deny" and elsewhere["targets"]["edge01"]["verdict"] == "deny"
