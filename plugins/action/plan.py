@@ -15,7 +15,6 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts
-
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate
