@@ -501,12 +501,6 @@ def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: M
               srcs: tuple[tuple[int, Cidr], ...], dsts: tuple[tuple[int, Cidr], ...] | None, report: EdgeReport) -> bool:
     proto, flow_id = flow["protocol"], flow["id"]
     ports = _ports_of(tuple(flow["ports"])) if flow["ports"] else ()
-    if dsts is not None and len(srcs) == 1 and len(dsts) == 1 and srcs[0][0] == dsts[0][0]:
-        # the common case: one network at each end, one IP version
-        (version, s), (_v, d) = srcs[0], dsts[0]
-        builder = builders.get((proto, version)) or _builder(builders, prefix, proto, version, True)
-        builder.add((s, d), ports, flow_id)
-        return True
     added = False
     for version, s in srcs:
         if dsts is None:
@@ -576,7 +570,6 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)
     inp: dict[tuple[str, int], _SetBuilder] = {}
-    prefixes: dict[tuple[str, str], str] = {}
     for flow in plan["flows"]:
         sz, dz = flow["src_zone"], flow["dst_zone"]
         src, dst = flow["src"], flow["dst"]
@@ -587,14 +580,9 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
             continue
         if src["name"] == edge or sz == dz or sz not in zones or dz not in zones:
             continue
-        # an end's parsed networks: its addresses (the common case, inline) or, for a name, its zone
-        srcs = _nets_of(tuple(src["addresses"])) if src["addresses"] else _end_networks(plan, flow, "src", report)
-        dsts = _nets_of(tuple(dst["addresses"])) if dst["addresses"] else _end_networks(plan, flow, "dst", report)
-        pair = (sz, dz)
-        prefix = prefixes.get(pair)
-        if prefix is None:
-            prefix = prefixes[pair] = "%s__%s" % pair
-        if _add_flow(fwd[pair], prefix, flow, srcs, dsts, report):
+        srcs = _end_networks(plan, flow, "src", report)
+        dsts = _end_networks(plan, flow, "dst", report)
+        if _add_flow(fwd[(sz, dz)], "%s__%s" % (sz, dz), flow, srcs, dsts, report):
             report.forward_flows.append(flow["id"])
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):
