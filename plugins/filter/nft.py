@@ -23,8 +23,6 @@ def _render(plan: Any, edge: Any, table: Any, filter_input: Any, name: str):
                                  % (name, type(plan).__name__))
     if not isinstance(edge, str):
         raise AnsibleFilterError("voiceops.firewall.%s: edge must be an inventory host name, got %r" % (name, edge))
-    if not isinstance(table, str) or not table.replace("_", "").isalnum() or len(table) > 32:
-        raise AnsibleFilterError("voiceops.firewall.%s: table %r is not a valid nftables table name" % (name, table))
     try:
         return render_edge(plan, edge, table=table, filter_input=bool(filter_input))
     except VoiceopsError as exc:

@@ -20,6 +20,10 @@ import yaml
 
 from ._errors import Problems
 from ._ports import PortError, PortSet, parse_ports
+from ._schema import CATALOG_FILE, COMPONENT, ENTRY, INVALID, any_string, list_of, PARAM_KINDS, PLATFORMS, PORT_PROTOCOLS, PROTOCOLS, TRANSPORTS, clean
+
+__all__ = ["PARAM_KINDS", "PLATFORMS", "PORT_PROTOCOLS", "PROTOCOLS", "TRANSPORTS", "Catalog", "Component", "Entry",
+           "build_catalog", "load_catalog", "read_yaml"]
 
 try:  # the C loader is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader
@@ -27,13 +31,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "catalog"
+_PATHS = list_of(any_string, "a list of catalog file paths")
+_EXTRA = list_of(lambda value, _path, _problems: value, "a list of catalog definitions (each shaped like a catalog file)")
 
-PORT_PROTOCOLS = ("tcp", "udp")
-OTHER_PROTOCOLS = ("icmp", "gre", "esp")
-PROTOCOLS = PORT_PROTOCOLS + OTHER_PROTOCOLS
-PLATFORMS = ("windows", "linux", "device", "network", "external", "any")
-PARAM_KINDS = ("port", "ports")
-TRANSPORTS = ("plaintext", "tls", "encrypted")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class Component:
     notes: tuple[str, ...]
     security: tuple[SecurityFact, ...]
     alternatives: tuple[str, ...] = ()  # components that stand in for this one (either kind of DC)
+    path: str = ""  # where it is defined (catalog file or variable path), for error messages
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Entry:
     replies_only: bool  # the vendor allows only replies back (stateful), nothing unsolicited
     condition: str | None
     cite: Citation
+    path: str = ""  # where it is defined (catalog file or variable path), for error messages
 
 
 @dataclass
@@ -128,17 +130,14 @@ class Catalog:
         return {r for c in self.components.values() for r in c.roles}
 
 
-def _cite(raw: Any, path: str, problems: Problems, documents: dict[str, str]) -> Citation | None:
-    if not isinstance(raw, dict) or not raw.get("doc") or not raw.get("section"):
-        problems.add(path, raw, "a citation needs 'doc' and 'section'")
-        return None
+def _cite(raw: dict[str, str], path: str, problems: Problems, documents: dict[str, str]) -> Citation:
     if raw["doc"] not in documents:
         problems.add(path + ".doc", raw["doc"], "not a document listed under 'documents' in any catalog file")
-    return Citation(doc=str(raw["doc"]), section=str(raw["section"]), via=raw.get("via"))
+    return Citation(doc=raw["doc"], section=raw["section"], via=raw.get("via"))
 
 
 def _ports_or_problem(spec: Any, path: str, problems: Problems, allow_empty: bool = False) -> PortSet | None:
-    if allow_empty and (spec == [] or spec is None):
+    if allow_empty and spec == []:
         return ()
     try:
         return parse_ports(spec)
@@ -147,159 +146,123 @@ def _ports_or_problem(spec: Any, path: str, problems: Problems, allow_empty: boo
         return None
 
 
-def _load_component(name: str, raw: Any, product: str, path: str, problems: Problems, documents: dict[str, str]) -> Component | None:
-    if not isinstance(raw, dict):
-        problems.add(path, raw, "a component is a mapping")
-        return None
-    platform = raw.get("platform", "any")
-    if platform not in PLATFORMS:
-        problems.add(path + ".platform", platform, "must be one of " + ", ".join(PLATFORMS))
+def _load_component(name: str, raw: dict[str, Any], product: str, path: str, problems: Problems,
+                    documents: dict[str, str]) -> Component:
+    """A component (shape checked by the schema)."""
     params: dict[str, Parameter] = {}
-    for pname, praw in sorted((raw.get("parameters") or {}).items()):
+    for pname, praw in raw.get("parameters", {}).items():
         ppath = "%s.parameters.%s" % (path, pname)
-        if not isinstance(praw, dict):
-            problems.add(ppath, praw, "a parameter is a mapping")
-            continue
         kind = praw.get("kind", "ports")
-        if kind not in PARAM_KINDS:
-            problems.add(ppath + ".kind", kind, "must be one of " + ", ".join(PARAM_KINDS))
         default = praw.get("default")
         parsed = None if default is None else _ports_or_problem(default, ppath + ".default", problems, allow_empty=True)
-        if kind == "port" and parsed and len(parsed) != 1:
+        if kind == "port" and parsed and (len(parsed) != 1 or parsed[0][0] != parsed[0][1]):
             problems.add(ppath + ".default", default, "a 'port' parameter holds one port")
         cite = _cite(praw["cite"], ppath + ".cite", problems, documents) if "cite" in praw else None
-        params[pname] = Parameter(pname, kind, parsed, bool(praw.get("configurable", False)),
-                                  str(praw.get("description", "")), cite)
-    features = {}
-    for fname, fraw in sorted((raw.get("features") or {}).items()):
-        fraw = fraw or {}
-        features[fname] = Feature(fname, bool(fraw.get("default", False)), str(fraw.get("description", "")))
-    security = []
-    for idx, sraw in enumerate(raw.get("security") or []):
-        spath = "%s.security[%d]" % (path, idx)
-        cite = _cite(sraw.get("cite"), spath + ".cite", problems, documents)
-        if cite and sraw.get("id") and sraw.get("text"):
-            security.append(SecurityFact(str(sraw["id"]), str(sraw["text"]), cite))
-        else:
-            problems.add(spath, sraw, "a security fact needs id, text and cite")
-    roles = [name] + [str(r) for r in raw.get("roles") or []]
+        params[pname] = Parameter(pname, kind, parsed, praw.get("configurable", False), praw.get("description", ""), cite)
+    features = {fname: Feature(fname, fraw.get("default", False), fraw.get("description", ""))
+                for fname, fraw in raw.get("features", {}).items()}
+    security = tuple(SecurityFact(sraw["id"], sraw["text"], _cite(sraw["cite"], "%s.security[%d].cite" % (path, idx), problems, documents))
+                     for idx, sraw in enumerate(raw.get("security", [])))
     return Component(
         name=name,
         product=product,
-        title=str(raw.get("title", name)),
-        platform=platform,
-        roles=tuple(sorted(set(roles))),
+        title=raw.get("title", name),
+        platform=raw.get("platform", "any"),
+        roles=tuple(sorted({name, *raw.get("roles", [])})),
         parameters=params,
         features=features,
         fqdn=raw.get("fqdn"),
-        notes=tuple(str(n) for n in raw.get("notes") or []),
-        security=tuple(security),
-        alternatives=tuple(sorted(str(a) for a in raw.get("alternative_to") or [])),
+        notes=tuple(raw.get("notes", [])),
+        security=security,
+        alternatives=tuple(sorted(set(raw.get("alternative_to", [])))),
+        path=path,
     )
 
 
-_ENTRY_KEYS = {
-    "id", "from", "to", "protocol", "ports", "service", "purpose", "program", "feature",
-    "feature_on", "transport", "tls_alternative", "replies_only", "condition", "cite", "param_on",
-}
-
-
-def _load_entry(raw: Any, product: str, path: str, problems: Problems, documents: dict[str, str]) -> Entry | None:
-    if not isinstance(raw, dict) or not raw.get("id"):
-        problems.add(path, raw, "an entry is a mapping with an 'id'")
-        return None
-    unknown = sorted(set(raw) - _ENTRY_KEYS)
-    if unknown:
-        problems.add(path, unknown, "unknown keys in catalog entry %s" % raw["id"])
-    protocol = raw.get("protocol")
-    if protocol not in PROTOCOLS:
-        problems.add(path + ".protocol", protocol, "must be one of " + ", ".join(PROTOCOLS) + " (one protocol per entry)")
+def _load_entry(raw: dict[str, Any], product: str, path: str, problems: Problems, documents: dict[str, str]) -> Entry:
+    """A catalog entry (shape checked by the schema)."""
+    protocol = raw["protocol"]
     spec = raw.get("ports")
     ports: PortSet | None = None
     param: str | None = None
     if protocol in PORT_PROTOCOLS:
-        if isinstance(spec, dict) and set(spec) == {"param"}:
-            param = str(spec["param"])
+        if isinstance(spec, dict):
+            param = spec["param"]
         elif spec is None:
             problems.add(path + ".ports", spec, "%s needs ports" % protocol)
         else:
             ports = _ports_or_problem(spec, path + ".ports", problems)
     elif spec is not None:
         problems.add(path + ".ports", spec, "%s has no ports" % protocol)
-    for side_key in ("param_on", "feature_on"):
-        if raw.get(side_key, "dst") not in ("src", "dst"):
-            problems.add(path + "." + side_key, raw.get(side_key), "must be 'src' or 'dst'")
-    transport = raw.get("transport")
-    if transport is not None and transport not in TRANSPORTS:
-        problems.add(path + ".transport", transport, "must be one of " + ", ".join(TRANSPORTS))
-    for key in ("from", "to", "service", "purpose"):
-        if not raw.get(key):
-            problems.add(path + "." + key, raw.get(key), "required")
-    cite = _cite(raw.get("cite"), path + ".cite", problems, documents)
-    if cite is None:
-        return None
     return Entry(
-        id=str(raw["id"]),
+        id=raw["id"],
         product=product,
-        src=str(raw.get("from")),
-        dst=str(raw.get("to")),
-        protocol=str(protocol),
+        src=raw["from"],
+        dst=raw["to"],
+        protocol=protocol,
         ports=ports,
         param=param,
         param_on=raw.get("param_on", "dst"),
-        service=str(raw.get("service")),
-        purpose=str(raw.get("purpose")),
+        service=raw["service"],
+        purpose=raw["purpose"],
         program=raw.get("program"),
         feature=raw.get("feature"),
         feature_on=raw.get("feature_on", "src"),
-        transport=transport,
+        transport=raw.get("transport"),
         tls_alternative=raw.get("tls_alternative"),
-        replies_only=bool(raw.get("replies_only", False)),
+        replies_only=raw.get("replies_only", False),
         condition=raw.get("condition"),
-        cite=cite,
+        cite=_cite(raw["cite"], path + ".cite", problems, documents),
+        path=path,
     )
 
 
-def load_documents(raw_files: list[tuple[str, Any]]) -> dict[str, str]:
+def load_documents(files: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
     documents: dict[str, str] = {}
-    for _source, data in raw_files:
-        if isinstance(data, dict):
-            for doc in data.get("documents") or []:
-                if isinstance(doc, dict) and doc.get("file"):
-                    documents[str(doc["file"])] = str(doc.get("title", doc["file"]))
+    for _source, data in files:
+        for doc in data.get("documents", []):
+            documents[doc["file"]] = doc.get("title", doc["file"])
     return documents
 
 
 def build_catalog(raw_files: list[tuple[str, Any]]) -> Catalog:
-    """Build and check a catalog from ``(source name, parsed YAML)`` pairs."""
+    """Build and check a catalog from ``(source name, parsed YAML)`` pairs.
+
+    Every file goes through the schema (``_schema.CATALOG_FILE``) first; a file with a bad
+    value is reported, and the rest is still checked so that one run shows every problem.
+    """
     problems = Problems()
-    catalog = Catalog(documents=load_documents(raw_files))
+    files = []
     for source, data in raw_files:
-        if not isinstance(data, dict) or not isinstance(data.get("product"), dict) or not data["product"].get("id"):
-            problems.add(source, type(data).__name__, "a catalog file is a mapping with product.id")
-            continue
-        product = str(data["product"]["id"])
+        cleaned = clean(CATALOG_FILE, data, source, problems)
+        if cleaned is not INVALID:
+            files.append((source, cleaned))
+    catalog = Catalog(documents=load_documents(files))
+    for source, data in files:
+        product = data["product"]["id"]
         if product in catalog.products:
             problems.add(source + ".product.id", product, "product defined twice")
-        catalog.products[product] = {"id": product, "title": str(data["product"].get("title", product)), "source": source}
-        for name, craw in sorted((data.get("components") or {}).items()):
+        catalog.products[product] = {"id": product, "title": data["product"].get("title", product), "source": source}
+        for name, craw in data.get("components", {}).items():
             cpath = "%s.components.%s" % (source, name)
             if name in catalog.components:
                 problems.add(cpath, name, "component defined twice (also in product %s)" % catalog.components[name].product)
                 continue
-            comp = _load_component(name, craw, product, cpath, problems, catalog.documents)
-            if comp:
-                catalog.components[name] = comp
-        for idx, eraw in enumerate(data.get("flows") or []):
+            craw = clean(COMPONENT, craw, cpath, problems)
+            if craw is not INVALID:
+                catalog.components[name] = _load_component(name, craw, product, cpath, problems, catalog.documents)
+        for idx, eraw in enumerate(data.get("flows", [])):
             epath = "%s.flows[%d]" % (source, idx)
-            entry = _load_entry(eraw, product, epath, problems, catalog.documents)
-            if entry is None:
+            eraw = clean(ENTRY, eraw, epath, problems)
+            if eraw is INVALID:
                 continue
+            entry = _load_entry(eraw, product, epath, problems, catalog.documents)
             if entry.id in catalog.entries:
                 problems.add(epath + ".id", entry.id, "entry id used twice")
                 continue
             catalog.entries[entry.id] = entry
-    _check_references(catalog, problems)
+    if not problems:  # references are checked only between well-formed definitions
+        _check_references(catalog, problems)
     problems.raise_if_any()
     _symmetric_alternatives(catalog)
     return catalog
@@ -324,9 +287,9 @@ def _check_references(catalog: Catalog, problems: Problems) -> None:
     for comp in catalog.components.values():
         for other in comp.alternatives:
             if other not in catalog.components:
-                problems.add("component %s.alternative_to" % comp.name, other, "no such component")
+                problems.add(comp.path + ".alternative_to", other, "no such component")
     for entry in catalog.entries.values():
-        path = "catalog entry %s" % entry.id
+        path = entry.path
         for side in ("src", "dst"):
             role = getattr(entry, side)
             if role not in roles:
@@ -350,19 +313,22 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
         return yaml.load(handle, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
-def load_catalog(extra_paths: list[str] | None = None, extra_data: list[Any] | None = None,
-                 builtin_dir: Path = BUILTIN_DIR) -> Catalog:
-    """Load the built-in catalog plus the user's own files and inline entries."""
+def load_catalog(extra_paths: Any = None, extra_data: Any = None, builtin_dir: Path = BUILTIN_DIR) -> Catalog:
+    """Load the built-in catalog plus the user's own files (``voiceops_catalog_paths``) and
+    inline entries (``voiceops_catalog_extra``)."""
     raw: list[tuple[str, Any]] = []
     for path in sorted(builtin_dir.glob("*.yml")):
         raw.append(("catalog/" + path.name, read_yaml(path)))
-    for idx, path in enumerate(extra_paths or []):
+    problems = Problems()
+    paths = clean(_PATHS, [] if extra_paths is None else extra_paths, "voiceops_catalog_paths", problems)
+    extra = clean(_EXTRA, [] if extra_data is None else extra_data, "voiceops_catalog_extra", problems)
+    problems.raise_if_any()
+    for idx, path in enumerate(paths):
         try:
             raw.append((str(path), read_yaml(path)))
-        except (OSError, yaml.YAMLError) as exc:
-            problems = Problems()
+        except (OSError, ValueError, yaml.YAMLError) as exc:
             problems.add("voiceops_catalog_paths[%d]" % idx, str(path), "cannot read catalog file: %s" % exc)
-            problems.raise_if_any()
-    for idx, data in enumerate(extra_data or []):
+    problems.raise_if_any()
+    for idx, data in enumerate(extra):
         raw.append(("voiceops_catalog_extra[%d]" % idx, data))
     return build_catalog(raw)

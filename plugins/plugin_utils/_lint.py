@@ -22,6 +22,7 @@ from ._catalog import Catalog
 from ._errors import Problems
 from ._estate import Estate
 from ._ports import count, parse_ports
+from ._schema import GLOBAL_VARS, clean
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 BROAD_PORTS = 1000  # more ports than this in one flow is a broad range
@@ -128,24 +129,18 @@ def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[
 def check_accepts(raw: Any) -> list[dict[str, str]]:
     """``voiceops_lint_accept``: a list of {id, flow or subject (globs), reason}; reason required."""
     problems = Problems()
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        problems.add("voiceops_lint_accept", raw, "a list of {id, flow or subject, reason}")
-        problems.raise_if_any()
+    items = clean(GLOBAL_VARS["voiceops_lint_accept"], raw, "voiceops_lint_accept", problems)
+    problems.raise_if_any()
     accepts = []
-    for idx, item in enumerate(raw):
+    for idx, item in enumerate(items):
         path = "voiceops_lint_accept[%d]" % idx
-        if not isinstance(item, Mapping):
-            problems.add(path, item, "a mapping with id, flow or subject, and reason")
-            continue
         if item.get("id") not in RULES:
             problems.add(path + ".id", item.get("id"), "not a lint rule (%s)" % ", ".join(sorted(RULES)))
-        if not str(item.get("reason") or "").strip():
+        if not item.get("reason", "").strip():
             problems.add(path + ".reason", item.get("reason"), "an accepted finding needs a reason")
         if not item.get("flow") and not item.get("subject"):
-            problems.add(path, dict(item), "say which finding: flow (a flow id or glob) or subject (a host or glob)")
-        accepts.append({k: str(item[k]) for k in ("id", "flow", "subject", "reason") if item.get(k)})
+            problems.add(path, item, "say which finding: flow (a flow id or glob) or subject (a host or glob)")
+        accepts.append({k: item[k] for k in ("id", "flow", "subject", "reason") if item.get(k)})
     problems.raise_if_any()
     return accepts
 
@@ -171,7 +166,7 @@ def gate(found: list[dict[str, Any]], fail_on: str | None) -> list[dict[str, Any
     """Unaccepted findings at or above ``fail_on`` (None or 'never': none)."""
     if fail_on in (None, "", "never"):
         return []
-    if fail_on not in SEVERITIES:
+    if not isinstance(fail_on, str) or fail_on not in SEVERITIES:
         problems = Problems()
         problems.add("voiceops_lint_fail_on", fail_on, "one of never, %s" % ", ".join(SEVERITIES))
         problems.raise_if_any()

@@ -38,6 +38,7 @@ import bisect
 import functools
 import hashlib
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,9 +47,13 @@ from typing import Any
 from ._errors import Problems
 from ._estate import gc_paused
 from ._ports import PortSet, format_ports, is_subset, parse_ports, union
+from ._schema import INVALID, clean, instance_name, interface_name, table_name, zone_name
 
 DEFAULT_TABLE = "voiceops"
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
+# Flow ids of a planned estate are ASCII names (the schema); a plan read from a file may hold
+# anything, and a quote or a line break must not end an nft comment.
+_COMMENT_UNSAFE = re.compile(r'[^\x20-\x7e]|"')
 L4 = {"tcp": "tcp", "udp": "udp"}
 PORTLESS = {("icmp", 4): "icmp", ("icmp", 6): "ipv6-icmp", ("gre", 4): "gre", ("gre", 6): "gre",
             ("esp", 4): "esp", ("esp", 6): "esp"}
@@ -154,14 +159,14 @@ def _compact_ids(ids: Iterable[str]) -> str:
     """``a.x:s>d`` and ``a.y:s>d`` -> ``a.x,a.y:s>d``, cut to fit an nft comment."""
     ordered = sorted(ids)
     if len(ordered) == 1 and ":" in ordered[0]:  # the common case: one flow, its id as it is
-        text = ordered[0].replace('"', "")
+        text = _COMMENT_UNSAFE.sub("", ordered[0])
         return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 6].rstrip(",;:") + " +more"
     by_pair: dict[str, list[str]] = defaultdict(list)
     for flow_id in ordered:
         entry, _sep, pair = flow_id.partition(":")
         by_pair[pair].append(entry)
     parts = ["%s:%s" % (",".join(entries), pair) for pair, entries in sorted(by_pair.items())]
-    text = ";".join(parts).replace('"', "")
+    text = _COMMENT_UNSAFE.sub("", ";".join(parts))
     if len(text) > COMMENT_MAX:
         text = text[: COMMENT_MAX - 6].rstrip(",;:") + " +more"
     return text
@@ -542,18 +547,21 @@ def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
         problems.add("edge", edge, "not an edge firewall of this plan (set voiceops_edge_zones on it); edges: %s"
                      % ", ".join(sorted(plan.get("edges", {}))) or "none")
         problems.raise_if_any()
+    # A plan may come from a file rather than from the planner: its names pass the schema here too.
+    if clean(instance_name, edge, "edge", problems) is INVALID:
+        problems.raise_if_any()
     zones = plan["edges"][edge]["zones"]
     owner: dict[str, str] = {}
     for zone, ifaces in sorted(zones.items()):
         path = "hostvars[%r].voiceops_edge_zones.%s" % (edge, zone)
+        clean(zone_name, zone, path, problems)
         if not ifaces:
             problems.add(path, ifaces, "an edge firewall needs the interface(s) of every zone it joins")
         for iface in ifaces:
             if iface in owner:
                 problems.add(path, iface, "interface already belongs to zone %s; each zone needs its own interfaces" % owner[iface])
             owner[iface] = zone
-            if not iface or len(iface) > 15 or any(c in iface for c in " \"'\\/"):
-                problems.add(path, iface, "not a Linux interface name")
+            clean(interface_name, iface, path, problems)
     problems.raise_if_any()
     return {z: list(i) for z, i in zones.items()}
 
@@ -566,6 +574,9 @@ def render_edge(plan: Mapping[str, Any], edge: str, table: str = DEFAULT_TABLE,
 
 
 def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: bool) -> tuple[str, EdgeReport]:
+    problems = Problems()
+    clean(table_name, table, "table", problems)
+    problems.raise_if_any()
     zones = check_edge(plan, edge)
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)

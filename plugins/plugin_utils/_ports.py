@@ -10,11 +10,13 @@ same set of ports always has exactly one representation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 PortRange = tuple[int, int]
 PortSet = tuple[PortRange, ...]
 
+_DIGITS = re.compile(r"[0-9]{1,5}")  # ASCII only: str.isdigit() takes '²' and int() reads '٥٠٦٠'
 MIN_PORT = 1
 MAX_PORT = 65535
 
@@ -28,7 +30,7 @@ def _parse_port(text: object) -> int:
         raise PortError("a port is a whole number from 1 to 65535")
     if isinstance(text, int):
         value = text
-    elif isinstance(text, str) and text.strip().isdigit():
+    elif isinstance(text, str) and _DIGITS.fullmatch(text.strip()):
         value = int(text.strip())
     else:
         raise PortError("a port is a whole number from 1 to 65535")
@@ -53,6 +55,8 @@ def parse_ports(spec: object) -> PortSet:
     """Parse a port, a range, a comma separated string or a list of them."""
     if spec is None:
         raise PortError("no ports given")
+    if isinstance(spec, str) and not spec.isascii():
+        raise PortError("a port is a whole number from 1 to 65535 in ASCII digits")
     if isinstance(spec, str) and "," in spec:
         items: list[object] = list(spec.split(","))
     elif isinstance(spec, (list, tuple)):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from ._views import ViewError, flows_of, zone_matrix
+from ._views import ViewError, flows_of, md_cell, zone_matrix
 
 PROTO_ORDER = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
 
@@ -62,7 +62,7 @@ def matrix_markdown(plan: Any) -> str:
     for src in sorted(matrix):
         for dst in sorted(matrix[src]):
             cell = matrix[src][dst]
-            lines.append("| %s | %s | %d | %s |" % (src, dst, cell["flows"], ", ".join(cell["services"])))
+            lines.append("| %s | %s | %d | %s |" % (src, dst, cell["flows"], md_cell(", ".join(cell["services"]))))
     return "\n".join(lines) + "\n"
 
 
@@ -139,7 +139,13 @@ _ZONE_COLOURS = ["#e8f0fb", "#eaf6ec", "#fdf3e3", "#f4ecf8", "#e6f5f6", "#fbeaea
 
 
 def _dot_id(text: str) -> str:
-    """A quoted DOT string; ``\\n`` in ``text`` stays a DOT line break."""
+    """A quoted DOT string; ``\\n`` in ``text`` stays a DOT line break.
+
+    DOT's only escape in a quoted string is ``\\"`` (a backslash cannot be escaped), so a value
+    ending in a backslash would turn the closing quote into an escaped one: a space keeps it apart.
+    """
+    if text.endswith("\\"):
+        text += " "
     return '"%s"' % text.replace('"', '\\"')
 
 

@@ -98,7 +98,8 @@ def _row_key(flow: Mapping[str, Any]) -> tuple[Any, ...]:
     return (flow["src"]["name"], flow["dst"]["name"], flow["protocol"], first, flow["id"])
 
 
-def _escape(text: Any) -> str:
+def md_cell(text: Any) -> str:
+    """Text for one Markdown table cell: a '|' or a line break would start another cell or row."""
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
@@ -123,20 +124,20 @@ def flow_table(plan: Any) -> str:
         for flow in rows:
             cite = flow["citation"]
             lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s |" % (
-                _escape("%s (%s)" % (_end_text(flow["src"]), flow["src"]["component"])),
-                _escape("%s (%s)" % (_end_text(flow["dst"]), flow["dst"]["component"])),
+                md_cell("%s (%s)" % (_end_text(flow["src"]), flow["src"]["component"])),
+                md_cell("%s (%s)" % (_end_text(flow["dst"]), flow["dst"]["component"])),
                 flow["protocol"],
                 _ports_text(flow),
-                _escape(flow["service"]),
-                _escape(flow["program"] or ""),
-                _escape(flow["purpose"]),
-                _escape(cite["doc"]),
-                _escape(cite["section"]),
+                md_cell(flow["service"]),
+                md_cell(flow["program"] or ""),
+                md_cell(flow["purpose"]),
+                md_cell(cite["doc"]),
+                md_cell(cite["section"]),
             ))
         lines.append("")
     if isinstance(plan, Mapping) and plan.get("warnings"):
         lines.append("## Warnings")
         lines.append("")
-        lines.extend("- " + _escape(w) for w in plan["warnings"])
+        lines.extend("- " + md_cell(w) for w in plan["warnings"])
         lines.append("")
     return "\n".join(lines)

@@ -24,12 +24,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import Problems, VoiceopsError
 from ._ports import PortError, format_ports, merge, parse_ports
+from ._schema import clean, program_paths_spec, rule_group
 
 GROUP = "voiceops.firewall"
 NAME_PREFIX = "voiceops"
@@ -148,10 +150,10 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
         problems.add("windows_firewall_outbound_default", outbound_default, "allow or block")
     if fqdn_remote not in ("any", "skip"):
         problems.add("windows_firewall_fqdn_remote", fqdn_remote, "any or skip")
-    paths = dict(program_paths or {})
-    for key, value in sorted(paths.items()):
-        if not isinstance(value, str) or not value.strip():
-            problems.add("windows_firewall_program_paths.%s" % key, value, "a full path to the program")
+    # The group is how the module finds its own rules: Get-NetFirewallRule -Group takes
+    # wildcards, so a group of '*' would make every rule on the host look like ours.
+    clean(rule_group, group, "windows_firewall_group", problems)
+    paths = clean(program_paths_spec, dict(program_paths or {}), "windows_firewall_program_paths", problems)
     problems.raise_if_any()
 
     warnings: list[str] = []
@@ -509,8 +511,13 @@ def apply_args(group: str, changes: Mapping[str, Any], profile_changes: list[dic
     }
 
 
+# PowerShell ends a single-quoted string at any of these, not only at the ASCII quote; each is
+# escaped by doubling it (about_Quoting_Rules), so a value can never end its string early.
+_PS_SINGLE_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
+
+
 def _ps_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + _PS_SINGLE_QUOTES.sub(lambda m: m.group(0) * 2, value) + "'"
 
 
 def _ps_list(values: list[str]) -> str:

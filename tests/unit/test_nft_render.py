@@ -106,7 +106,7 @@ def test_comments_fit_nft(example_plan):
 @pytest.mark.parametrize("zones,message", [
     ({"a": [], "b": ["eth2"]}, "hostvars['e'].voiceops_edge_zones.a: an edge firewall needs the interface(s) of every zone it joins"),
     ({"a": ["eth1"], "b": ["eth1"]}, "hostvars['e'].voiceops_edge_zones.b: interface already belongs to zone a"),
-    ({"a": ["eth 1"], "b": ["eth2"]}, "hostvars['e'].voiceops_edge_zones.a: not a Linux interface name"),
+    ({"a": ["eth 1"], "b": ["eth2"]}, "hostvars['e'].voiceops_edge_zones.a: an interface name is letters"),
 ])
 def test_edge_zone_errors(zones, message):
     plan = _plan_with_hosts(1)
