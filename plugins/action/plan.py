@@ -14,12 +14,9 @@ from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts, _pipeline
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._lint import apply_accepts, check_accepts, findings, gate
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._planner import plan
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS
 
 # Kept in step with DOCUMENTATION in plugins/modules/plan.py (a unit test compares them).
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -31,11 +28,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "diagram_views": {"type": "list", "elements": "str", "default": ["speechexec_mobile_service"]},
     "return_plan": {"type": "bool", "default": True},
 }
-
-GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
-               "voiceops_lint_accept", "voiceops_lint_fail_on")
-HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
-             "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
 
 
 class ActionModule(ActionBase):
@@ -79,18 +71,12 @@ class ActionModule(ActionBase):
             catalog_extra = self._var(task_vars, "voiceops_catalog_extra") or []
 
         try:
-            catalog = load_catalog(extra_paths=list(catalog_paths), extra_data=list(catalog_extra))
-            estate = build_estate(global_vars, host_vars, catalog)
-            the_plan = plan(catalog, estate)
-            found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
-            fail_on = global_vars.get("voiceops_lint_fail_on", "high")
-            blocking = gate(found, fail_on)
-            files = None
-            if args["output_dir"] is not None:
-                files = _artefacts.render(the_plan, found, fail_on, args["diagrams"], args["diagram_views"])
+            outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, render=args["output_dir"] is not None,
+                                    diagrams=args["diagrams"], views=args["diagram_views"])
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result
+        the_plan, found, fail_on, blocking, files = outcome.plan, outcome.findings, outcome.fail_on, outcome.blocking, outcome.files
 
         result.update(changed=False, summary=the_plan["summary"], findings=found,
                       lint={"fail_on": fail_on, "blocking": [f["id"] + " " + f["message"] for f in blocking]})
@@ -100,8 +86,8 @@ class ActionModule(ActionBase):
             output_dir = os.path.abspath(args["output_dir"])
             try:
                 entries = _artefacts.sync(output_dir, files, bool(self._task.check_mode))
-            except OSError as exc:
-                result.update(failed=True, msg="voiceops.firewall.plan: output_dir: %s: %s" % (output_dir, exc))
+            except Exception as exc:  # noqa: BLE001 - any failure of the writer is a result, never a traceback
+                result.update(_write_failed(output_dir, exc))
                 return result
             result["changed"] = any(e["changed"] for e in entries)
             result["output_dir"] = output_dir
@@ -111,3 +97,14 @@ class ActionModule(ActionBase):
         if the_plan["warnings"]:
             result["warnings"] = list(the_plan["warnings"])
         return result
+
+
+def _write_failed(output_dir: str, exc: Exception) -> dict[str, Any]:
+    """The failed result of a write that did not happen: ``sync`` changed nothing (or says what it left)."""
+    if isinstance(exc, VoiceopsError):
+        why, problems = exc.message, exc.problems
+    else:  # sync turns what it expects into VoiceopsError; anything else is named by its type
+        why = "%s: %s" % (type(exc).__name__, exc)
+        problems = [why]
+    return {"failed": True, "msg": "voiceops.firewall.plan: output_dir: %s: %s" % (output_dir, why),
+            "problems": problems, "output_dir": output_dir, "changed": False}

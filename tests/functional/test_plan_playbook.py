@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,111 @@ def test_bad_input_fails_and_writes_nothing(tmp_path, host, data, message):
     assert result.returncode != 0
     assert message in result.stdout, result.stdout
     assert not out.exists()
+
+
+def _changed_inventory(tmp_path: Path) -> Path:
+    """The example inventory with speech02's RTP range narrowed: plan.json, edge01's files and more change."""
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    speech02 = inv / "host_vars" / "speech02.yml"
+    data = yaml.safe_load(speech02.read_text())
+    data["voiceops_components"]["speech_server"]["params"] = {"rtp_ports": "41000-41999"}
+    speech02.write_text(yaml.safe_dump(data))
+    return inv
+
+
+def _tree(root: Path) -> dict[str, object]:
+    """Every entry under ``root``, links not followed: bytes of files, targets of links."""
+    out: dict[str, object] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = os.readlink(path) if path.is_symlink() else path.read_bytes() if path.is_file() else "dir"
+    return out
+
+
+def test_a_file_named_edge_fails_the_run_and_changes_nothing(example_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(example_run[0], out)
+    shutil.rmtree(out / "edge")
+    (out / "edge").write_text("a file where the plan wants a folder\n")
+    before = _tree(out)
+    result = playbook(_changed_inventory(tmp_path), out)
+    assert result.returncode != 0
+    assert _tree(out) == before  # plan.json and flows.md too: nothing half-written
+    assert "voiceops.firewall.plan: output_dir: %s: edge: exists and is not a folder" % out in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_edge_host_named_with_dot_dots_writes_nothing_outside_the_output_folder(tmp_path):
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    edge_vars = yaml.safe_load((inv / "host_vars" / "edge01.yml").read_text())
+    (inv / "host_vars" / "edge01.yml").unlink()
+    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    hosts["all"]["children"]["edge_firewalls"]["hosts"] = {"../../../escaped": dict(edge_vars, ansible_host="10.99.0.1")}
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    out = tmp_path / "a" / "b" / "out"
+    result = playbook(inv, out, "-e", "voiceops_plan_diagrams=false")
+    assert not [p for p in tmp_path.rglob("escaped*")], result.stdout  # edge/../../../escaped.nft is tmp_path/a/
+    assert result.returncode != 0, result.stdout
+    assert "../../../escaped" in result.stdout
+    assert not out.exists() or not list(out.rglob("*.nft"))
+
+
+def test_dot_does_not_write_through_a_linked_svg(example_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(example_run[0], out)
+    outside = tmp_path / "precious.txt"
+    outside.write_text("not an svg, outside the output folder\n")
+    (out / "diagrams" / "estate.svg").unlink()
+    (out / "diagrams" / "estate.svg").symlink_to(outside)
+    (out / "diagrams" / "estate.dot").write_text("digraph tampered {}\n")  # so the plan rewrites it and dot would draw it
+    result = playbook(REPO / "inventories" / "example", out)
+    assert outside.read_text() == "not an svg, outside the output folder\n"
+    assert result.returncode != 0
+    assert "estate.svg: not in %s/diagrams, or exists and is a link" % out in result.stdout, result.stdout
+
+
+def _no_pwd_run(inv: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook under ``env -i``: as from cron, no PWD and only the variables ansible needs."""
+    env = ansible_env()
+    keep = {name: env[name] for name in ("PATH", "ANSIBLE_CONFIG", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_NOCOLOR",
+                                         "ANSIBLE_FORCE_COLOR", "ANSIBLE_LOCAL_TEMP")}
+    cmd = ["env", "-i", *("%s=%s" % item for item in keep.items()),
+           str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv), str(REPO / "playbooks" / "plan.yml"), *extra]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_without_a_working_directory_the_play_asks_for_voiceops_output_dir(tmp_path):
+    inv = tmp_path / ("inv-%s" % uuid.uuid4().hex)
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    at_root = Path("/output") / inv.name
+    root_existed = Path("/output").exists()
+    try:
+        result = _no_pwd_run(inv, tmp_path, "-e", "voiceops_plan_diagrams=false")
+        assert not at_root.exists(), "wrote to %s at the file system's root" % at_root
+        assert result.returncode != 0, result.stdout
+        assert "PWD is not set" in result.stdout and "voiceops_output_dir=/path/to/folder" in result.stdout, result.stdout
+        assert not (tmp_path / "output").exists()
+    finally:  # the old playbook wrote there: clean up what this test made
+        if at_root.exists():
+            shutil.rmtree(at_root)
+        if not root_existed and Path("/output").exists() and not os.listdir("/output"):
+            os.rmdir("/output")
+
+
+def test_without_a_working_directory_an_explicit_output_dir_works(tmp_path):
+    out = tmp_path / "out"
+    result = _no_pwd_run(REPO / "inventories" / "example", tmp_path, "-e", "voiceops_output_dir=%s" % out,
+                         "-e", "voiceops_plan_diagrams=false")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (out / "plan.json").read_bytes() == (GOLDEN / "plan.json").read_bytes()
+
+
+def test_the_default_output_dir_is_output_inventory_under_pwd(tmp_path):
+    env = dict(ansible_env(), PWD=str(tmp_path))
+    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "example"),
+           str(REPO / "playbooks" / "plan.yml"), "-e", "voiceops_plan_diagrams=false"]
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "output" / "example" / "plan.json").read_bytes() == (GOLDEN / "plan.json").read_bytes()

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From inventory variables to a plan, its lint findings and its files, in one call (internal API).
+
+``voiceops.firewall.plan`` (the action) reads variables and writes files; everything between
+is here, so that the input fuzzer (``scripts/fuzz.py``) runs exactly what the action runs.
+Bad input raises :class:`VoiceopsError` and nothing else: the catalog and every variable pass
+the schema (``_schema.py``) before anything is planned or rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _artefacts
+from ._catalog import load_catalog
+from ._estate import build_estate
+from ._lint import apply_accepts, check_accepts, findings, gate
+from ._planner import plan
+
+# What the plan reads: the play's variables, and per inventory host these.
+GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
+               "voiceops_lint_accept", "voiceops_lint_fail_on")
+HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
+             "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
+
+
+@dataclass
+class Outcome:
+    plan: dict[str, Any]
+    findings: list[dict[str, Any]]
+    fail_on: Any
+    blocking: list[dict[str, Any]]
+    files: dict[str, str] | None  # relative path -> text; None when no files were asked for
+
+
+def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], catalog_paths: Any = None,
+        catalog_extra: Any = None, render: bool = False, diagrams: bool = True, views: list[str] | None = None) -> Outcome:
+    """Plan the estate; with ``render``, also every file of the plan (in memory, nothing written)."""
+    catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
+    estate = build_estate(global_vars, host_vars, catalog)
+    the_plan = plan(catalog, estate)
+    found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
+    fail_on = global_vars.get("voiceops_lint_fail_on", "high")
+    blocking = gate(found, fail_on)
+    files = _artefacts.render(the_plan, found, fail_on, diagrams, views) if render else None
+    return Outcome(the_plan, found, fail_on, blocking, files)
