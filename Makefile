@@ -26,7 +26,7 @@ SANITY_ARGS ?=
 LINT_ARGS ?=
 TEST_DIRS := $(wildcard tests/unit tests/functional)
 
-.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule bench
+.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule bench fuzz
 
 help:
 	@echo "make setup | plan | test | unit | sanity | lint | ecosystem | molecule | docs | bench | clean"
@@ -92,6 +92,11 @@ run-molecule:
 # (docs/performance.md). Not part of make test: it takes about 6 minutes.
 bench: setup
 	benchmarks/run.sh $(BENCH_ARGS)
+
+# Mutation fuzzer for inventory and catalog input (docs/fuzzing.md): 50,000 inputs by default,
+# non-zero on any crash. Not part of make test. FUZZ_ARGS="--inputs 5000 --seed 1 --json fuzz.json"
+fuzz: setup
+	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)
 
 # Regenerate docs/products/ from the catalog (a unit test fails when they are stale).
 docs: setup
