@@ -29,10 +29,7 @@ from conftest import REPO  # noqa: F401 - makes ansible_collections.voiceops.fir
 from example_inventory import INVENTORY, example_vars
 
 # What the action reads (plugins/action/plan.py GLOBAL_VARS and HOST_VARS).
-GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
-               "voiceops_lint_accept", "voiceops_lint_fail_on")
-HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
-             "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS  # noqa: E402
 DIAGRAM_VIEWS = ["speechexec_mobile_service"]  # the action's default diagram_views
 
 # A problem line of a VoiceopsError starts with one of these: a variable path or a catalog source.
@@ -397,10 +394,8 @@ def _modules() -> dict[str, Any]:
             read_yaml._fuzz_cached = True  # type: ignore[attr-defined]
             _catalog.read_yaml = read_yaml
         _CACHED.update(artefacts=_artefacts, catalog=_catalog, errors=_errors, estate=_estate, lint=_lint, planner=_planner)
-        try:  # the action's pipeline in one call, when the collection has it (plugin_utils/_pipeline.py)
-            from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
-        except ImportError:
-            _pipeline = None
+        from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
+
         _CACHED["pipeline"] = _pipeline
     return _CACHED
 
@@ -409,27 +404,11 @@ def voiceops_error() -> type[Exception]:
     return _modules()["errors"].VoiceopsError
 
 
-def _action_list(catalog_extra: Any) -> list[Any]:
-    """``list(catalog_extra)`` as plugins/action/plan.py does it (outside its ``try``)."""
-    return list(catalog_extra)
-
-
 def _pipeline_run(mods: dict[str, Any], global_vars: dict[str, Any], host_vars: dict[str, Any],
                   catalog_extra: Any) -> tuple[dict[str, Any], list[dict[str, Any]], Any, list[dict[str, Any]], dict[str, str]]:
-    """What the action computes: ``_pipeline.run`` when the collection has it, else its older inline steps."""
-    if mods["pipeline"] is not None:
-        out = mods["pipeline"].run(global_vars, host_vars, [], catalog_extra, render=True, diagrams=True,
-                                   views=list(DIAGRAM_VIEWS))
-        return out.plan, out.findings, out.fail_on, out.blocking, out.files
-    lint = mods["lint"]
-    catalog = mods["catalog"].load_catalog(extra_paths=[], extra_data=_action_list(catalog_extra))
-    estate = mods["estate"].build_estate(global_vars, host_vars, catalog)
-    the_plan = mods["planner"].plan(catalog, estate)
-    found = lint.apply_accepts(lint.findings(the_plan, estate, catalog), lint.check_accepts(global_vars.get("voiceops_lint_accept")))
-    fail_on = global_vars.get("voiceops_lint_fail_on", "high")
-    blocking = lint.gate(found, fail_on)
-    files = mods["artefacts"].render(the_plan, found, fail_on, True, list(DIAGRAM_VIEWS))
-    return the_plan, found, fail_on, blocking, files
+    """What the action computes, through the same function (``_pipeline.run``)."""
+    out = mods["pipeline"].run(global_vars, host_vars, [], catalog_extra, render=True, diagrams=True, views=list(DIAGRAM_VIEWS))
+    return out.plan, out.findings, out.fail_on, out.blocking, out.files
 
 
 def run_one(inputs: dict[str, Any]) -> tuple[str, Any]:
@@ -545,8 +524,6 @@ def crash_site(exc: BaseException) -> str:
         norm = frame.filename.replace("\\", "/")
         if "/plugins/" in norm:
             inner = "plugins/" + norm.split("/plugins/", 1)[1] + ":%d %s" % (frame.lineno or 0, frame.name)
-    if inner is None and frames and frames[-1].name == "_action_list":
-        inner = "plugins/action/plan.py run: list(catalog_extra) (mirrored by tests/fuzz_inputs.py)"
     if inner is None and frames:
         last = frames[-1]
         inner = "%s:%d %s" % (Path(last.filename).name, last.lineno or 0, last.name)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Drift audit against real nftables: the edge role applies the plan inside a network namespace the
-test creates (Ansible's local connection runs there), the audit reports it in sync, a hand edit
-is named as drift, and nothing is changed by the audit."""
+test creates (Ansible's local connection runs there), the audit reports it in sync (the marker
+comment nft_apply adds to the table is no drift), a hand edit is named as drift, and nothing is
+changed by the audit."""
 
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def test_audit_finds_nothing_then_names_a_hand_edit(lab):
     again = run(ns, tmp, tmp / "apply.yml")
     assert "changed=0" in again.stdout, again.stdout
 
+    # nft_apply marks the table as the collection's (a table comment); that is no drift
+    assert nft(ns, "list", "table", "inet", "voiceops").startswith(
+        'table inet voiceops {\n\tcomment "managed by voiceops.firewall; voiceops.firewall edge edge"\n')
     proc, records = audit(ns, tmp)
     assert proc.returncode == 0, proc.stdout
     assert records == [{"host": "edge", "target": "nftables", "table_present": True, "missing": [], "extra": [],
