@@ -155,11 +155,9 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import COMMENT_MAX, MARKER, TABLE_NAME
 
-MARKER = "managed by voiceops.firewall"
 LEGACY_TABLE = "voiceops"  # written unmarked by versions before the marker; replaced without adopt
-COMMENT_MAX = 128  # nft refuses longer comments
-TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 # The head of a table as nft lists it: a flags line, then the comment; like nft's lexer, a quoted
 # string may span lines and never contains a quote.
 LISTED_HEAD = re.compile(r'table inet (\S+) \{\n((?:\tflags [^\n]*\n)?)(?:\tcomment "([^"]*)"\n)?')

@@ -353,14 +353,23 @@ class _Folders:
 
 def _refuse_non_folder(parent: int, base: str, relative: str, exc: OSError) -> None:
     """Raise ``VoiceopsError`` if ``base`` is a link or not a folder; else re-raise ``exc``."""
+    _refuse(parent, base, relative, exc, folder=True)
+
+
+def _refuse_non_file(parent: int, base: str, name: str, exc: OSError) -> None:
+    """Raise ``VoiceopsError`` if ``base`` is a link; else re-raise ``exc``."""
+    _refuse(parent, base, name, exc, folder=False)
+
+
+def _refuse(parent: int, base: str, relative: str, exc: OSError, folder: bool) -> None:
     try:
         mode = os.stat(base, dir_fd=parent, follow_symlinks=False).st_mode
     except OSError:
         raise exc from None
     if stat.S_ISLNK(mode):
-        raise VoiceopsError("%s: is a symbolic link; the plan writes only into real folders inside the "
-                            "output folder and does not follow links" % relative) from exc
-    if not stat.S_ISDIR(mode):
+        raise VoiceopsError("%s: is a symbolic link; the plan writes only into real folders and files inside the "
+                            "output folder and does not follow links, move it away" % relative) from exc
+    if folder and not stat.S_ISDIR(mode):
         raise VoiceopsError("%s: exists and is not a folder; move it away" % relative) from exc
     raise exc
 
@@ -395,18 +404,6 @@ def _read_all(fd: int) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
-
-
-def _refuse_non_file(parent: int, base: str, name: str, exc: OSError) -> None:
-    """Raise ``VoiceopsError`` if ``base`` is a link; else re-raise ``exc``."""
-    try:
-        mode = os.stat(base, dir_fd=parent, follow_symlinks=False).st_mode
-    except OSError:
-        raise exc from None
-    if stat.S_ISLNK(mode):
-        raise VoiceopsError("%s: is a symbolic link; the plan does not follow links inside the output folder, "
-                            "move it away" % name) from exc
-    raise exc
 
 
 def _commit(folders: _Folders, steps: list[_Step]) -> None:

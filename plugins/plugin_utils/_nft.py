@@ -44,6 +44,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import marked_comment
+
 from ._errors import Problems
 from ._estate import gc_paused
 from ._ports import PortSet, format_ports, is_subset, parse_ports, union
@@ -609,7 +611,7 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
         "table inet %s" % table,
         "delete table inet %s" % table,
         "table inet %s {" % table,
-        "\tcomment \"voiceops.firewall edge %s\"" % edge,
+        "\tcomment \"%s\"" % marked_comment("edge " + edge),
     ]
     all_ifaces = sorted({i for ifaces in zones.values() for i in ifaces})
     lines += ["\tset managed_ifs {", "\t\ttype ifname",

@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import TABLE_NAME
+
 from ._errors import Problems
 
 
@@ -44,10 +46,10 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ZONE_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 CATALOG_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 ENTRY_ID = re.compile(r"[a-z][a-z0-9_]{0,62}(?:\.[a-z0-9_]{1,63}){0,3}")
-# Inventory host and endpoint names: DNS-like, at most 100 characters (an edge's name goes into
-# its table comment, which nft limits to 128 bytes).  No '/', no leading '.', so a name is always
+# Inventory host and endpoint names: DNS-like, at most 90 characters (an edge's name goes into
+# its table comment after the ownership marker, which nft limits to 128 bytes in all).  No '/', no leading '.', so a name is always
 # one safe path component.
-INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,89}")
 # Linux interface names: at most 15 characters (IFNAMSIZ), no '/', no blank, no quote.
 INTERFACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
 FQDN = re.compile(r"(?=.{1,253}\Z)(?:\*\.)?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
@@ -55,8 +57,6 @@ FQDN = re.compile(r"(?=.{1,253}\Z)(?:\*\.)?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}
 # A Windows program a catalog entry names (a file name, not a path: the path is the host's).
 PROGRAM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.()+-]{0,99}")
 DOCUMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-# nftables table names (nft's own limit is 32 characters)
-TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 # A Windows firewall rule group: no wildcard characters (* ? [ ]), which the cmdlets would expand.
 RULE_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 FACT_ID = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -293,7 +293,7 @@ zone_name = name(ZONE_NAME, "a zone name is lower case letters, digits and _, st
 catalog_name = name(CATALOG_NAME, "a catalog name is lower case letters, digits and _, starting with a letter, at most 63 characters")
 entry_id = name(ENTRY_ID, "an entry id is catalog names joined by dots (for example swyx.sip_tls)")
 instance_name = name(INSTANCE_NAME, "a host or endpoint name is letters, digits, '.', '_' and '-', starting with a letter or digit, "
-                                    "at most 100 characters")
+                                    "at most 90 characters")
 interface_name = name(INTERFACE_NAME, "an interface name is letters, digits, '_', '.' and '-', at most 15 characters")
 fqdn_name = name(FQDN, "a DNS name (letters, digits, '-', '_' and dots; '*.' may lead), at most 253 characters")
 program_name = name(PROGRAM, "a program file name (letters, digits, space, . _ ( ) + -), not a path")

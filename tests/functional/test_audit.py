@@ -78,7 +78,7 @@ def test_audit_finds_nothing_then_names_a_hand_edit(lab):
 
     # nft_apply marks the table as the collection's (a table comment); that is no drift
     assert nft(ns, "list", "table", "inet", "voiceops").startswith(
-        'table inet voiceops {\n\tcomment "managed by voiceops.firewall; voiceops.firewall edge edge"\n')
+        'table inet voiceops {\n\tcomment "managed by voiceops.firewall; edge edge"\n')
     proc, records = audit(ns, tmp)
     assert proc.returncode == 0, proc.stdout
     assert records == [{"host": "edge", "target": "nftables", "table_present": True, "missing": [], "extra": [],

@@ -278,7 +278,7 @@ def test_eight_concurrent_applies_take_turns_and_leave_a_consistent_state(lab):
     """The lock covers read-decide-apply-record: of 8 identical applies exactly one changes the
     table; of 8 different (large) ones all succeed, and the record matches what is live."""
     golden = (Path(__file__).resolve().parents[1] / "golden" / "example" / "edge" / "edge01.nft").read_text()
-    assert 'comment "voiceops.firewall edge edge01"' in golden
+    assert 'comment "managed by voiceops.firewall; edge edge01"' in golden
     same = run_forks(lab, [golden] * 8, "same")
     assert sum(r["changed"] for r in same) == 1, [r["changed"] for r in same]
 

@@ -56,7 +56,7 @@ def test_zone_names_match_entirely(catalog, zone):
 
 @pytest.mark.parametrize("host", [
     "edge01\n;flush ruleset\n#", "edge01\ndelete table ip foreign\n#", "edge\"01", "../../../../tmp/x",
-    "e" * 101, "edge\x0001", "edge01\n", ".hidden", "-edge", "edge\u201901", "edge 01", "edge$(id)", "edge`id`",
+    "e" * 91, "edge\x0001", "edge01\n", ".hidden", "-edge", "edge\u201901", "edge 01", "edge$(id)", "edge`id`",
 ])
 def test_hostile_host_names_are_refused(catalog, host):
     problems = _estate_problems(catalog, {"voiceops_zones": ZONES},
