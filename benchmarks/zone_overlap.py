@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """How long the estate takes to check that internal zones do not overlap (issue 11).
 
@@ -14,8 +13,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-import conftest  # noqa: E402,F401  (makes ansible_collections.voiceops.firewall importable)
+sys.path.insert(0, str(REPO / ".collections"))  # make setup links the collection there
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate  # noqa: E402

@@ -109,7 +109,7 @@ def _example(index: int, same: Any, minimise: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--inputs", type=int, default=50000, help="number of mutated inputs (default 50000)")
     parser.add_argument("--seed", default="0", help="run seed: the same seed gives the same inputs (default 0)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")

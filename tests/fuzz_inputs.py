@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from conftest import REPO  # noqa: F401 - makes ansible_collections.voiceops.firewall importable
+import conftest  # noqa: F401  # pylint: disable=unused-import  # makes ansible_collections.voiceops.firewall importable
 from example_inventory import INVENTORY, example_vars
 
 # What the action reads (plugins/action/plan.py GLOBAL_VARS and HOST_VARS).
@@ -317,7 +317,7 @@ def mutate_with_log(base: dict[str, Any], rng: random.Random, n_mutations: int) 
     """A mutated deep copy of ``base`` and the mutations applied, in order."""
     data = copy.deepcopy(base)
     log: list[Mutation] = []
-    for _ in range(n_mutations * 3):  # a draw may find nothing to do; try a few times
+    for _attempt in range(n_mutations * 3):  # a draw may find nothing to do; try a few times
         if len(log) == n_mutations:
             break
         mutation = draw_mutation(data, rng)

@@ -256,7 +256,7 @@ def _decoded(old: bytes) -> str:
 
 def _split(name: str) -> tuple[str, str]:
     """``("edge", "edge01.nft")`` for ``edge/edge01.nft``; ``("", name)`` at the top."""
-    folder, _, base = name.rpartition("/")
+    folder, _sep, base = name.rpartition("/")
     return folder, base
 
 

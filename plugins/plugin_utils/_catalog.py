@@ -35,7 +35,6 @@ _PATHS = list_of(any_string, "a list of catalog file paths")
 _EXTRA = list_of(lambda value, _path, _problems: value, "a list of catalog definitions (each shaped like a catalog file)")
 
 
-
 @dataclass(frozen=True)
 class Citation:
     doc: str

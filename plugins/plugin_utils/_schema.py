@@ -56,7 +56,6 @@ FQDN = re.compile(r"(?=.{1,253}\Z)(?:\*\.)?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}
                   r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?")
 # A Windows program a catalog entry names (a file name, not a path: the path is the host's).
 PROGRAM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.()+-]{0,99}")
-DOCUMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 # A Windows firewall rule group: no wildcard characters (* ? [ ]), which the cmdlets would expand.
 RULE_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 FACT_ID = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -300,7 +299,8 @@ program_name = name(PROGRAM, "a program file name (letters, digits, space, . _ (
 table_name = name(TABLE_NAME, "an nftables table name is letters, digits and _, starting with a letter, at most 32 characters")
 rule_group = name(RULE_GROUP, "a rule group name is letters, digits, space, '.', '_' and '-', at most 64 characters "
                               "(no wildcard: the cmdlets would match other groups' rules)")
-document_name = name(DOCUMENT, "a document name is letters, digits, '.', '_' and '-', at most 100 characters")
+# A document is a reference (a file name, a path or a URL), never opened nor used as a path here.
+document_name = text(max_len=200, required=True)
 networks = list_of(any_string, "an IP address or network, or a list of them", one_or_list=True)
 
 

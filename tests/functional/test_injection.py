@@ -316,7 +316,6 @@ def _builtin_catalog_parsed_once():
         yield
 
 
-
 @dataclass
 class Outcome:
     kind: str  # "rejected" (VoiceopsError), "planned", "crashed" (any other exception)
@@ -496,7 +495,7 @@ def test_hostile_value(field: Field, hostile_id: str):
 ORDINARY = [
     ("edge_host_name", "edge-01.corp.example"),
     ("host_name", "app-01.corp.example"),
-    ("zone_description", "Ärzte & Pflege <HQ> \"Nord\" 50% — O’Brien's wing \\ 2nd floor"),
+    ("zone_description", "Ärzte & Pflege <HQ> \"Nord\" 50% \u2014 O\u2019Brien's wing \\ 2nd floor"),
     ("lint_accept_reason", "The cloud is known only by name; reviewed by <security@example.org> & \"ops\"."),
     ("catalog_entry_service", "hx-call/tls"),
     ("windows_program_path", "C:\\Program Files (x86)\\O'Brien & Co\\HX $2\\HxSvc.exe"),

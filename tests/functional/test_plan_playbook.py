@@ -205,7 +205,7 @@ def test_an_edge_host_named_with_dot_dots_writes_nothing_outside_the_output_fold
     (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
     out = tmp_path / "a" / "b" / "out"
     result = playbook(inv, out, "-e", "voiceops_plan_diagrams=false")
-    assert not [p for p in tmp_path.rglob("escaped*")], result.stdout  # edge/../../../escaped.nft is tmp_path/a/
+    assert not list(tmp_path.rglob("escaped*")), result.stdout  # edge/../../../escaped.nft is tmp_path/a/
     assert result.returncode != 0, result.stdout
     assert "../../../escaped" in result.stdout
     assert not out.exists() or not list(out.rglob("*.nft"))
