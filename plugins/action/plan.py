@@ -57,9 +57,12 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="voiceops.firewall.plan: hosts: not in the inventory: %s" % ", ".join(unknown))
             return result
         host_vars = {}
+        names_by_host = {}
         for host in hosts:
             hv = hostvars[host]
             host_vars[host] = {key: hv[key] for key in HOST_VARS if key in hv}
+            names_by_host[host] = [key for key in hv if isinstance(key, str) and key.startswith("voiceops_")]
+        unknown_vars = _pipeline.unknown_variables(names_by_host)
 
         global_vars = {name: self._var(task_vars, name) for name in GLOBAL_VARS}
         global_vars = {k: v for k, v in global_vars.items() if v is not None}
@@ -94,8 +97,8 @@ class ActionModule(ActionBase):
             result["files"] = [{k: e[k] for k in ("name", "path", "changed")} for e in entries]
             if self._task.diff:
                 result["diff"] = _artefacts.diffs(entries, files, C.MAX_FILE_SIZE_FOR_DIFF)
-        if the_plan["warnings"]:
-            result["warnings"] = list(the_plan["warnings"])
+        if the_plan["warnings"] or unknown_vars:
+            result["warnings"] = unknown_vars + list(the_plan["warnings"])
         return result
 
 

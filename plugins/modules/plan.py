@@ -78,7 +78,11 @@ options:
     default: true
 notes:
   - The zones, management networks and unmanaged endpoints come from the variables
-    C(voiceops_zones), C(voiceops_management_networks) and C(voiceops_endpoints) of the play's host.
+    C(voiceops_zones), C(voiceops_management_networks), C(voiceops_endpoints) and C(voiceops_routes)
+    (the way between zones where several are equally short) of the play's host.
+  - Every name that reaches a file, a rule set or a command is checked against a narrow pattern before
+    anything is planned (C(docs/security.md)); a C(voiceops_*) variable the collection does not know
+    gives a warning with the closest known name.
   - The security lint reads C(voiceops_lint_accept) and C(voiceops_lint_fail_on) from the same place.
 attributes:
   check_mode:
@@ -119,7 +123,7 @@ plan:
     schema_version:
       description: Version of the plan schema.
       type: int
-      sample: 1
+      sample: 2
     flows:
       description: Every flow, sorted by id.
       type: list
@@ -131,8 +135,19 @@ plan:
       description: Hosts and endpoints that take part in flows.
       type: dict
     edges:
-      description: Edge firewalls and the zones they join.
+      description: Edge firewalls, their kind (target) and the zones they join.
       type: dict
+    routes:
+      description: The declared routes (C(voiceops_routes)).
+      type: list
+      elements: dict
+    paths:
+      description: Per zone pair with flows, the hops through the edges, in order.
+      type: dict
+    unenforced:
+      description: Zone pairs whose flows no edge and no Windows host enforces, with how many.
+      type: list
+      elements: dict
     warnings:
       description: Things the plan could not do (a missing peer, a port the vendor does not give).
       type: list

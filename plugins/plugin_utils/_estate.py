@@ -74,6 +74,7 @@ class Estate:
     management_networks: tuple[Network, ...] = ()
     instances: dict[str, Instance] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
+    routes: list[dict[str, Any]] = field(default_factory=list)  # voiceops_routes, zones checked
 
 
 @contextmanager
@@ -328,7 +329,8 @@ def build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping
 
 def _clean_globals(global_vars: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
     return {key: clean(GLOBAL_VARS[key], global_vars[key], key, problems)
-            for key in ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints") if key in global_vars}
+            for key in ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes")
+            if key in global_vars}
 
 
 def _clean_host(host: Any, hv: Any, problems: Problems) -> tuple[str, dict[str, Any]] | None:
@@ -393,6 +395,7 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
     for name, eraw in _endpoint_items(gv.get("voiceops_endpoints", {}), problems).items():
         _endpoint(name, eraw, estate, catalog, roles, problems)
 
+    estate.routes = _routes(gv.get("voiceops_routes", []), estate.zones, problems)
     _management_endpoint(estate, catalog, problems)
     known = set(estate.instances)
     for inst in estate.instances.values():
@@ -403,6 +406,21 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
                                  "no host or endpoint of that name" + _suggest(peer, sorted(estate.instances)))
     problems.raise_if_any()
     return estate
+
+
+def _routes(raw: Any, zones: dict[str, Zone], problems: Problems) -> list[dict[str, Any]]:
+    if raw is INVALID:
+        return []
+    out = []
+    for idx, route in enumerate(raw):
+        path = "voiceops_routes[%d]" % idx
+        named = [("from", route["from"])] + [("via[%d]" % i, z) for i, z in enumerate(route["via"])] + [("to", route["to"])]
+        unknown = [(key, zone) for key, zone in named if zone not in zones]
+        for key, zone in unknown:
+            problems.add("%s.%s" % (path, key), zone, "unknown zone" + _suggest(zone, sorted(zones)))
+        if not unknown:
+            out.append(route)
+    return out
 
 
 def _edge(host: str, edge_raw: list[str] | dict[str, list[str]], epath: str, addresses: tuple[Network, ...],

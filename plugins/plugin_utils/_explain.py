@@ -18,6 +18,7 @@ from typing import Any
 from ._errors import Problems, VoiceopsError
 from ._nft import render_edge
 from ._ports import PortError, contains, parse_ports, parse_range
+from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
 PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
 
@@ -120,24 +121,24 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
         "flows": matches,
         "targets": {},
     }
-    for edge, data in sorted(plan.get("edges", {}).items()):
-        zones = data["zones"]
-        crossing = s["zone"] != d["zone"] and s["zone"] in zones and d["zone"] in zones
-        to_edge = d["name"] == edge
-        if not crossing and not to_edge:
-            continue
+    # every edge on the way, in path order, with the zones the packet enters and leaves it by
+    topology = topology_from_plan(plan)
+    edges = plan.get("edges", {})
+    hops = hops_of(plan, topology, s["zone"], d["zone"])
+    for place in placements(topology, s["name"] if s["name"] in edges else "", s["zone"],
+                            d["name"] if d["name"] in edges else "", d["zone"], hops):
         try:
-            _text, report = render_edge(plan, edge)
+            _text, report = render_edge(plan, place.edge)
         except Exception as exc:  # noqa: BLE001 - report what the target cannot render
-            result["targets"][edge] = {"kind": "nftables", "error": str(exc)}
+            result["targets"][place.edge] = {"kind": "nftables", "error": str(exc)}
             continue
-        target = _edge_verdict(report.as_dict(), s, d, protocol, port_no, to_edge)
-        result["targets"][edge] = target
+        result["targets"][place.edge] = _edge_verdict(report.as_dict(), s, d, protocol, port_no, place)
     return result
 
 
 def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
-                  port: int | None, to_edge: bool) -> dict[str, Any]:
+                  port: int | None, place: Placement) -> dict[str, Any]:
+    to_edge = place.kind == "input"
     if s["address"] is None or (d["address"] is None and not to_edge):
         return {"kind": "nftables", "verdict": "unknown", "why": "an end has no address to match"}
     version = ipaddress.ip_address(s["address"]).version
@@ -145,8 +146,8 @@ def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[st
         set_name = "in_%s%d" % (protocol, version)
         chain = "managed_in"
     else:
-        set_name = "%s__%s_%s%d" % (s["zone"], d["zone"], protocol, version)
-        chain = "fwd_%s__%s" % (s["zone"], d["zone"])
+        set_name = "%s__%s_%s%d" % (place.src, place.dst, protocol, version)
+        chain = "fwd_%s__%s" % (place.src, place.dst)
     # the layers of the set, in the order of their rules: the narrowest (highest suffix) first
     layers = [set_name]
     while "%s_%d" % (set_name, len(layers) + 1) in report["trace"]:

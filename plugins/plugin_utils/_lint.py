@@ -46,6 +46,7 @@ RULES = {r.id: r for r in (
     Rule("VO105", "medium", "plaintext where the product offers TLS"),
     Rule("VO106", "high", "SIP or RTP is reachable from an external zone"),
     Rule("VO107", "medium", "a flow to a host given by name can only be enforced as any address"),
+    Rule("VO108", "medium", "flows between two zones cross no edge firewall and reach no host firewall of the plan"),
 )}
 
 
@@ -113,6 +114,12 @@ def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[
     for (name, fqdn, zone), ids in sorted(by_name.items()):
         out.append(_finding("VO107", None, name, "%s is given only as %s; targets enforce its %d flows as any address in zone %s"
                             % (name, fqdn, len(ids), zone), None))
+    for pair in plan.get("unenforced", []):
+        if pair["src_zone"] != pair["dst_zone"]:
+            out.append(_finding("VO108", None, "%s>%s" % (pair["src_zone"], pair["dst_zone"]),
+                                "%d flow(s) from zone %s to zone %s cross no edge firewall of the plan and reach no Windows "
+                                "host firewall: nothing enforces them (join both zones on an edge, or declare the way in "
+                                "voiceops_routes)" % (pair["flows"], pair["src_zone"], pair["dst_zone"]), None))
     for inst in estate.instances.values():
         config = inst.components.get("speech_server")
         if config is None or "srtp" not in config.features:

@@ -40,7 +40,7 @@ import hashlib
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ from ._errors import Problems
 from ._estate import gc_paused
 from ._ports import PortSet, format_ports, is_subset, parse_ports, union
 from ._schema import INVALID, clean, instance_name, interface_name, table_name, zone_name
+from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
 DEFAULT_TABLE = "voiceops"
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
@@ -542,6 +543,25 @@ def _service_lines(services: Mapping[str, tuple[str, PortSet]], report: EdgeRepo
     return lines
 
 
+def edge_placements(plan: Mapping[str, Any], edge: str) -> Iterator[tuple[Mapping[str, Any], Placement]]:
+    """Each flow that ``edge`` enforces, with where (``_topology.placements``): forward between
+    the zones it enters and leaves the edge by, or input to the edge itself."""
+    topology = topology_from_plan(plan)
+    edges = plan.get("edges", {})
+    cache: dict[tuple[str, str, str | None, str | None], Placement | None] = {}
+    for flow in plan["flows"]:
+        sz, dz = flow["src_zone"], flow["dst_zone"]
+        src, dst = flow["src"]["name"], flow["dst"]["name"]
+        key = (sz, dz, src if src in edges else None, dst if dst in edges else None)
+        if key not in cache:
+            hops = hops_of(plan, topology, sz, dz)
+            mine = [p for p in placements(topology, key[2] or "", sz, key[3] or "", dz, hops) if p.edge == edge]
+            cache[key] = mine[0] if mine else None
+        place = cache[key]
+        if place is not None:
+            yield flow, place
+
+
 def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
     """The edge's zones and interfaces, checked: each zone needs its own interface(s)."""
     problems = Problems()
@@ -583,19 +603,15 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)
     inp: dict[tuple[str, int], _SetBuilder] = {}
-    for flow in plan["flows"]:
-        sz, dz = flow["src_zone"], flow["dst_zone"]
-        src, dst = flow["src"], flow["dst"]
-        if dst["name"] == edge:
-            if sz in zones and src["name"] != edge:
-                if _add_flow(inp, "in", flow, _end_networks(plan, flow, "src", report), None, report):
-                    report.input_flows.append(flow["id"])
-            continue
-        if src["name"] == edge or sz == dz or sz not in zones or dz not in zones:
+    for flow, place in edge_placements(plan, edge):
+        if place.kind == "input":
+            if _add_flow(inp, "in", flow, _end_networks(plan, flow, "src", report), None, report):
+                report.input_flows.append(flow["id"])
             continue
         srcs = _end_networks(plan, flow, "src", report)
         dsts = _end_networks(plan, flow, "dst", report)
-        if _add_flow(fwd[(sz, dz)], "%s__%s" % (sz, dz), flow, srcs, dsts, report):
+        pair = (place.src, place.dst)
+        if _add_flow(fwd[pair], "%s__%s" % pair, flow, srcs, dsts, report):
             report.forward_flows.append(flow["id"])
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):

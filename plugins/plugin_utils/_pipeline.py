@@ -11,7 +11,8 @@ the schema (``_schema.py``) before anything is planned or rendered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,35 @@ from ._lint import apply_accepts, check_accepts, findings, gate
 from ._planner import plan
 
 # What the plan reads: the play's variables, and per inventory host these.
-GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints",
+GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
                "voiceops_lint_accept", "voiceops_lint_fail_on")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
              "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
+# Every other inventory variable of the collection (read by the playbooks and roles).
+OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",
+              "voiceops_plan_views", "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
+KNOWN_VARS = frozenset(GLOBAL_VARS + tuple(v for v in HOST_VARS if v.startswith("voiceops_")) + OTHER_VARS)
+
+
+def unknown_variables(names_by_host: Mapping[str, Iterable[str]]) -> list[str]:
+    """Warnings for ``voiceops_*`` variables the collection does not know, with a "did you mean".
+
+    A misspelt ``voiceops_components`` or ``voiceops_edge_zones`` would otherwise drop a host or
+    an edge from the plan without a word.
+    """
+    hosts_of: dict[str, list[str]] = {}
+    for host in sorted(names_by_host):
+        for name in names_by_host[host]:
+            if isinstance(name, str) and name.startswith("voiceops_") and name not in KNOWN_VARS:
+                hosts_of.setdefault(name, []).append(host)
+    out = []
+    for name in sorted(hosts_of):
+        hosts = hosts_of[name]
+        close = difflib.get_close_matches(name, sorted(KNOWN_VARS), n=1)
+        out.append("%r (on %s%s): not a variable of voiceops.firewall, ignored%s" % (
+            name, ", ".join(repr(h) for h in hosts[:5]), " and %d more" % (len(hosts) - 5) if len(hosts) > 5 else "",
+            "; did you mean %s?" % close[0] if close else ""))
+    return out
 
 
 @dataclass

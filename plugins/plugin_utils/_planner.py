@@ -16,10 +16,12 @@ from collections import defaultdict
 from typing import Any
 
 from ._catalog import Catalog, Entry
+from ._errors import Problems
 from ._estate import ComponentConfig, Estate, Instance, gc_paused
 from ._ports import PortSet, format_ports
+from ._topology import Topology, placements
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: edges have a kind; flows record enforced_by; plan has routes, paths, unenforced
 
 
 def _role_index(catalog: Catalog, estate: Estate) -> dict[str, list[tuple[Instance, str]]]:
@@ -230,6 +232,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                     continue  # an empty optional port list (e.g. no application ports)
                 flows.append(_flow(entry, catalog, src, src_comp, dst, dst_comp, ports, ends, citations))
     flows.sort(key=lambda f: f["id"])
+    paths, unenforced = _enforcement(estate, flows)
     return {
         "schema_version": SCHEMA_VERSION,
         "zones": {
@@ -254,15 +257,53 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
         },
         "edges": {
             e.name: {
+                "kind": "nftables",
                 "addresses": [str(n.network_address) for n in e.addresses],
                 "zones": {z: list(ifaces) for z, ifaces in sorted(e.zones.items())},
             }
             for e in sorted(estate.edges.values(), key=lambda e: e.name)
         },
+        "routes": [dict(r) for r in estate.routes],
+        "paths": paths,
+        "unenforced": unenforced,
         "flows": flows,
         "warnings": sorted(warnings),
         "summary": _summary(flows),
     }
+
+
+def _enforcement(estate: Estate, flows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Each flow's enforcement points (``enforced_by``), the paths of the zone pairs, and the pairs nothing enforces.
+
+    A flow is enforced on every edge along its path (``_topology``) and, when its destination is
+    a managed Windows host, by that host's firewall.  The edges a flow crosses depend only on its
+    zones and on whether an end is an edge itself, so they are worked out once per such key.
+    """
+    problems = Problems()
+    topology = Topology({e.name: list(e.zones) for e in estate.edges.values()},
+                        [z.name for z in estate.zones.values() if z.external], estate.routes)
+    topology.check_routes(estate.routes, problems)
+    edges = estate.edges
+    windows = {name for name, inst in estate.instances.items() if inst.kind == "host" and inst.platform == "windows"}
+    by_key: dict[tuple[str, str, str | None, str | None], list[str]] = {}
+    paths: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for flow in flows:
+        sz, dz = flow["src_zone"], flow["dst_zone"]
+        src, dst = flow["src"]["name"], flow["dst"]["name"]
+        key = (sz, dz, src if src in edges else None, dst if dst in edges else None)
+        enforced = by_key.get(key)
+        if enforced is None:
+            hops = topology.path(sz, dz, problems)
+            if hops:
+                paths["%s>%s" % (sz, dz)] = [h.as_dict() for h in hops]
+            enforced = by_key[key] = sorted({p.edge for p in placements(topology, key[2] or "", sz, key[3] or "", dz, hops)})
+        flow["enforced_by"] = enforced + [dst] if dst in windows else enforced[:]
+        if not flow["enforced_by"]:
+            counts[(sz, dz)] += 1
+    problems.raise_if_any()
+    unenforced = [{"src_zone": sz, "dst_zone": dz, "flows": n} for (sz, dz), n in sorted(counts.items())]
+    return dict(sorted(paths.items())), unenforced
 
 
 def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Instance, dst_comp: str,

@@ -340,6 +340,9 @@ ENDPOINT_FIELDS: dict[str, Spec] = {
 _endpoint = record(ENDPOINT_FIELDS, "an endpoint is a mapping with zone, addresses or fqdn, and components")
 _listed_endpoint = record(dict(ENDPOINT_FIELDS, name=instance_name), "an endpoint is a mapping with a name",
                           required=("name",))
+_route = record({"from": zone_name, "to": zone_name,
+                 "via": nullable(list_of(zone_name, "a list of zone names", one_or_list=True), [])},
+                "a route is a mapping with from, to and via (the zones between)", required=("from", "to"))
 _lint_accept = record({"id": any_string, "flow": text(), "subject": text(), "reason": text()},
                       "a mapping with id, flow or subject, and reason")
 
@@ -352,6 +355,7 @@ GLOBAL_VARS: dict[str, Spec] = {
     ], "a mapping of endpoint name to its settings"), {}),
     "voiceops_lint_accept": nullable(list_of(_lint_accept, "a list of {id, flow or subject, reason}"), []),
     "voiceops_lint_fail_on": nullable(any_string, "high"),
+    "voiceops_routes": nullable(list_of(_route, "a list of routes {from: zone, to: zone, via: [zones]}"), []),
 }
 
 HOST_VARS: dict[str, Spec] = {

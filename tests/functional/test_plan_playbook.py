@@ -102,9 +102,12 @@ def test_lint_gate_fails_the_play_after_writing_the_reports(tmp_path):
 def test_plan_json_has_the_documented_fields(example_run):
     out = example_run[0]
     plan = json.loads((out / "plan.json").read_text())
-    assert plan["schema_version"] == 1
+    assert plan["schema_version"] == 2
+    for key in ("zones", "instances", "edges", "routes", "paths", "unenforced", "flows", "warnings", "summary"):
+        assert key in plan, key
+    assert all(edge["kind"] == "nftables" for edge in plan["edges"].values())
     for flow in plan["flows"]:
-        for key in ("id", "src_zone", "dst_zone", "src", "dst", "protocol", "ports", "entry", "citation"):
+        for key in ("id", "src_zone", "dst_zone", "src", "dst", "protocol", "ports", "entry", "citation", "enforced_by"):
             assert key in flow, (flow["id"], key)
         assert flow["citation"]["doc"] and flow["citation"]["section"]
     assert [f["id"] for f in plan["flows"]] == sorted(f["id"] for f in plan["flows"])
@@ -268,3 +271,17 @@ def test_the_default_output_dir_is_output_inventory_under_pwd(tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "output" / "example" / "plan.json").read_bytes() == (GOLDEN / "plan.json").read_bytes()
+
+
+def test_a_misspelt_variable_is_named_with_a_suggestion(tmp_path):
+    """voiceops_compnents used to drop the host from the plan without a word."""
+    inv = tmp_path / "inv"
+    shutil.copytree(REPO / "inventories" / "example", inv)
+    host_file = inv / "host_vars" / "fs01.yml"
+    host_file.write_text(host_file.read_text().replace("voiceops_components:", "voiceops_compnents:"))
+    result = playbook(inv, tmp_path / "out", "-e", "voiceops_plan_diagrams=false", "-e", "voiceops_lint_fail_on=never")
+    assert result.returncode == 0, result.stdout
+    assert "'voiceops_compnents' (on 'fs01'): not a variable of voiceops.firewall, ignored; did you mean " \
+           "voiceops_components?" in " ".join((result.stdout + result.stderr).split()), result.stderr
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert "fs01" not in plan["instances"]

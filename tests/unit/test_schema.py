@@ -260,3 +260,13 @@ def test_windows_rule_group_has_no_wildcards(example_plan, group):
     render_host(example_plan, "speech01", program_paths=paths)  # the default group is fine
     with pytest.raises(VoiceopsError, match="windows_firewall_group"):
         render_host(example_plan, "speech01", program_paths=paths, group=group)
+
+
+def test_unknown_voiceops_variables_are_named():
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import unknown_variables
+
+    found = unknown_variables({"h1": ["voiceops_edge_zone", "voiceops_zones", "ansible_host"],
+                               "h2": ["voiceops_edge_zone", "voiceops_qqqqqqqqqqqqqqqqqqq"]})
+    assert found == ["'voiceops_edge_zone' (on 'h1', 'h2'): not a variable of voiceops.firewall, ignored; "
+                     "did you mean voiceops_edge_zones?",
+                     "'voiceops_qqqqqqqqqqqqqqqqqqq' (on 'h2'): not a variable of voiceops.firewall, ignored"]
