@@ -69,3 +69,16 @@ def role_program_paths(host_vars: dict[str, Any]) -> dict[str, str]:
     """The program paths the role passes: its built-in ones merged with the host's variable."""
     builtin = _load(REPO / "roles" / "windows_firewall" / "vars" / "main.yml")["__windows_firewall_program_paths_default"]
     return {**builtin, **(host_vars.get("windows_firewall_program_paths") or {})}
+
+
+def target_settings(plan: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The targets' settings of the example's Windows hosts, as the plan action collects them."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import Problems
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._targets import TARGETS, windows_defaults, windows_settings
+
+    host_vars = example_vars()[1]
+    defaults = windows_defaults()
+    problems = Problems()
+    settings = {"windows": {h: windows_settings(h, host_vars[h], defaults, problems) for h in TARGETS["windows"].hosts(plan)}}
+    problems.raise_if_any()
+    return settings

@@ -29,7 +29,7 @@ import conftest  # noqa: F401  # pylint: disable=unused-import  # makes ansible_
 from example_inventory import INVENTORY, example_vars
 
 # What the action reads (plugins/action/plan.py GLOBAL_VARS and HOST_VARS).
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS  # noqa: E402
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS, ROLE_VARS  # noqa: E402
 DIAGRAM_VIEWS = ["speechexec_mobile_service"]  # the action's default diagram_views
 
 # A problem line of a VoiceopsError starts with one of these: a variable path or a catalog source.
@@ -99,7 +99,7 @@ def base_inputs() -> dict[str, Any]:
     global_vars["voiceops_endpoints"].update(copy.deepcopy(EXTRA_ENDPOINTS))
     clients = global_vars["voiceops_endpoints"]["workstations"]["components"]
     clients["recorder_console"] = {}
-    host_vars = {host: {k: copy.deepcopy(hv[k]) for k in HOST_VARS if k in hv} for host, hv in all_host_vars.items()}
+    host_vars = {host: {k: copy.deepcopy(hv[k]) for k in HOST_VARS + ROLE_VARS if k in hv} for host, hv in all_host_vars.items()}
     return {"global_vars": global_vars, "host_vars": host_vars, "catalog_extra": copy.deepcopy(CATALOG_EXTRA)}
 
 
@@ -405,9 +405,10 @@ def voiceops_error() -> type[Exception]:
 
 
 def _pipeline_run(mods: dict[str, Any], global_vars: dict[str, Any], host_vars: dict[str, Any],
-                  catalog_extra: Any) -> tuple[dict[str, Any], list[dict[str, Any]], Any, list[dict[str, Any]], dict[str, str]]:
+                  catalog_extra: Any, role_vars: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], Any, list[dict[str, Any]], dict[str, str]]:
     """What the action computes, through the same function (``_pipeline.run``)."""
-    out = mods["pipeline"].run(global_vars, host_vars, [], catalog_extra, render=True, diagrams=True, views=list(DIAGRAM_VIEWS))
+    out = mods["pipeline"].run(global_vars, host_vars, [], catalog_extra, render=True, diagrams=True, views=list(DIAGRAM_VIEWS),
+                               role_vars=role_vars)
     return out.plan, out.findings, out.fail_on, out.blocking, out.files
 
 
@@ -424,9 +425,10 @@ def run_one(inputs: dict[str, Any]) -> tuple[str, Any]:
     error = mods["errors"].VoiceopsError
     global_vars = {k: v for k, v in inputs.get("global_vars", {}).items() if k in GLOBAL_VARS and v is not None}
     host_vars = {host: {k: hv[k] for k in HOST_VARS if k in hv} for host, hv in inputs.get("host_vars", {}).items()}
+    role_vars = {host: {k: hv[k] for k in ROLE_VARS if k in hv} for host, hv in inputs.get("host_vars", {}).items()}
     catalog_extra = inputs.get("catalog_extra") or []  # plan.py: self._var(task_vars, "voiceops_catalog_extra") or []
     try:
-        the_plan, found, fail_on, blocking, files = _pipeline_run(mods, global_vars, host_vars, catalog_extra)
+        the_plan, found, fail_on, blocking, files = _pipeline_run(mods, global_vars, host_vars, catalog_extra, role_vars)
     except error as exc:
         problems = list(exc.problems)
         json.dumps({"failed": True, "msg": "voiceops.firewall.plan: " + exc.message, "problems": problems})

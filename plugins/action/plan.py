@@ -57,10 +57,12 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="voiceops.firewall.plan: hosts: not in the inventory: %s" % ", ".join(unknown))
             return result
         host_vars = {}
+        role_vars = {}
         names_by_host = {}
         for host in hosts:
             hv = hostvars[host]
             host_vars[host] = {key: hv[key] for key in HOST_VARS if key in hv}
+            role_vars[host] = {key: hv[key] for key in _pipeline.ROLE_VARS if key in hv}
             names_by_host[host] = [key for key in hv if isinstance(key, str) and key.startswith("voiceops_")]
         unknown_vars = _pipeline.unknown_variables(names_by_host)
 
@@ -75,7 +77,7 @@ class ActionModule(ActionBase):
 
         try:
             outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, render=args["output_dir"] is not None,
-                                    diagrams=args["diagrams"], views=args["diagram_views"])
+                                    diagrams=args["diagrams"], views=args["diagram_views"], role_vars=role_vars)
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result

@@ -54,8 +54,8 @@ from typing import Any
 from ._errors import VoiceopsError
 from ._estate import gc_paused
 from ._lint import junit
-from ._nft import render_edge
 from ._reports import diagrams, matrix_csv, matrix_html, matrix_markdown
+from ._targets import target_files
 from ._views import flow_table
 
 _esc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # C-accelerated, as json.dumps uses
@@ -130,19 +130,22 @@ def _encode(value: Any, newline: str, out: list[str]) -> None:
 
 
 def render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
-           with_diagrams: bool = True, views: list[str] | None = None) -> dict[str, str]:
-    """Every file of the plan: relative path -> text, in the order they are listed."""
+           with_diagrams: bool = True, views: list[str] | None = None,
+           settings: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> dict[str, str]:
+    """Every file of the plan: relative path -> text, in the order they are listed.
+
+    ``settings``: per target kind and host, the target's settings (the Windows hosts' role
+    variables); each target's files come from the target registry (``_targets.py``).
+    """
     with gc_paused():  # rendering allocates little but often; see gc_paused
-        return _render(plan, findings, fail_on, with_diagrams, views)
+        return _render(plan, findings, fail_on, with_diagrams, views, settings or {})
 
 
 def _render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
-            with_diagrams: bool, views: list[str] | None) -> dict[str, str]:
+            with_diagrams: bool, views: list[str] | None,
+            settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     files = {"plan.json": nice_json(plan), "flows.md": flow_table(plan)}
-    for edge in sorted(plan["edges"]):
-        text, report = render_edge(plan, edge)
-        files["edge/%s.nft" % edge] = text
-        files["edge/%s.json" % edge] = nice_json(report.as_dict())
+    files.update(target_files(plan, settings))
     files["matrix.md"] = matrix_markdown(plan)
     files["matrix.csv"] = matrix_csv(plan)
     files["matrix.html"] = matrix_html(plan)

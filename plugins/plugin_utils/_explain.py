@@ -5,8 +5,9 @@
 
 Given a plan, a source and destination (inventory or endpoint names, or IP addresses), a
 protocol and a port, answer permit or deny with the flows, catalog entries and citations
-that allow it, and on each edge firewall it crosses the rendered rule and set element
-that make it so (or the default deny).
+that allow it, and at each enforcement point on its path (every edge it crosses, the destination's Windows
+firewall) the verdict of that target's rendered rules, with the rule or set element that
+decides (or the default deny), and the overall ``enforcement``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import Problems, VoiceopsError
-from ._nft import render_edge
 from ._ports import PortError, contains, parse_ports, parse_range
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
@@ -121,23 +121,30 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
         "flows": matches,
         "targets": {},
     }
-    # every edge on the way, in path order, with the zones the packet enters and leaves it by
+    # every enforcement point on the way, each answering from its own rendered rules: the edges
+    # in path order (with the zones the packet enters and leaves each by), then the host firewall
+    # of the destination (the target registry, _targets.py)
+    from ._targets import TARGETS, Packet
+
+    packet = Packet(s, d, protocol, port_no)
     topology = topology_from_plan(plan)
     edges = plan.get("edges", {})
     hops = hops_of(plan, topology, s["zone"], d["zone"])
     for place in placements(topology, s["name"] if s["name"] in edges else "", s["zone"],
                             d["name"] if d["name"] in edges else "", d["zone"], hops):
-        try:
-            _text, report = render_edge(plan, place.edge)
-        except Exception as exc:  # noqa: BLE001 - report what the target cannot render
-            result["targets"][place.edge] = {"kind": "nftables", "error": str(exc)}
-            continue
-        result["targets"][place.edge] = _edge_verdict(report.as_dict(), s, d, protocol, port_no, place)
+        target = TARGETS[edges[place.edge].get("kind", "nftables")]
+        result["targets"][place.edge] = target.verdict(plan, place.edge, {}, packet, place)
+    for kind, target in TARGETS.items():
+        if d["name"] is not None and d["name"] not in edges and d["name"] in target.hosts(plan):
+            result["targets"][d["name"]] = target.verdict(plan, d["name"], {}, packet, None)
+    verdicts = [t.get("verdict", "unknown") for t in result["targets"].values()]
+    result["enforcement"] = ("none" if not verdicts else "deny" if "deny" in verdicts
+                             else "permit" if all(v == "permit" for v in verdicts) else "unknown")
     return result
 
 
-def _edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
-                  port: int | None, place: Placement) -> dict[str, Any]:
+def edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
+                 port: int | None, place: Placement) -> dict[str, Any]:
     to_edge = place.kind == "input"
     if s["address"] is None or (d["address"] is None and not to_edge):
         return {"kind": "nftables", "verdict": "unknown", "why": "an end has no address to match"}

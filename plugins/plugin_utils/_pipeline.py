@@ -20,13 +20,16 @@ from . import _artefacts
 from ._catalog import load_catalog
 from ._estate import build_estate
 from ._lint import apply_accepts, check_accepts, findings, gate
+from ._errors import Problems
 from ._planner import plan
+from ._targets import TARGETS, WINDOWS_SETTINGS, windows_defaults, windows_settings
 
 # What the plan reads: the play's variables, and per inventory host these.
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
                "voiceops_lint_accept", "voiceops_lint_fail_on")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
              "voiceops_edge_zones", "ansible_host", "ansible_port", "ansible_connection")
+ROLE_VARS = WINDOWS_SETTINGS  # the target roles' variables that shape the targets' files
 # Every other inventory variable of the collection (read by the playbooks and roles).
 OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",
               "voiceops_plan_views", "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
@@ -64,13 +67,25 @@ class Outcome:
 
 
 def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], catalog_paths: Any = None,
-        catalog_extra: Any = None, render: bool = False, diagrams: bool = True, views: list[str] | None = None) -> Outcome:
-    """Plan the estate; with ``render``, also every file of the plan (in memory, nothing written)."""
+        catalog_extra: Any = None, render: bool = False, diagrams: bool = True, views: list[str] | None = None,
+        role_vars: Mapping[str, Mapping[str, Any]] | None = None) -> Outcome:
+    """Plan the estate; with ``render``, also every file of the plan (in memory, nothing written).
+
+    ``role_vars``: per host, the target roles' variables (``windows_firewall_*``), over the
+    roles' own defaults, for the targets' files.
+    """
     catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
     estate = build_estate(global_vars, host_vars, catalog)
     the_plan = plan(catalog, estate)
     found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
     fail_on = global_vars.get("voiceops_lint_fail_on", "high")
     blocking = gate(found, fail_on)
-    files = _artefacts.render(the_plan, found, fail_on, diagrams, views) if render else None
+    files = None
+    if render:
+        defaults = windows_defaults()
+        problems = Problems()
+        settings = {"windows": {host: windows_settings(host, (role_vars or {}).get(host, {}), defaults, problems)
+                                for host in TARGETS["windows"].hosts(the_plan)}}
+        problems.raise_if_any()
+        files = _artefacts.render(the_plan, found, fail_on, diagrams, views, settings)
     return Outcome(the_plan, found, fail_on, blocking, files)

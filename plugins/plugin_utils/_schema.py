@@ -327,6 +327,7 @@ def _as_mapping(names: Any) -> Any:
 
 
 components = _component_settings()
+WINDOWS_PROFILES = ("Domain", "Private", "Public")
 # windows_firewall_program_paths: program file name -> its full path on the host (one line of text).
 program_paths_spec = mapping_of(program_name, text(max_len=260, required=True),
                                 "a mapping of program file name to its full path")
@@ -371,6 +372,15 @@ HOST_VARS: dict[str, Spec] = {
     "ansible_host": any_string,
     "ansible_port": port_spec,
     "ansible_connection": any_string,
+}
+
+# The windows_firewall role's variables that shape the Windows target's files (per host).
+ROLE_VARS: dict[str, Spec] = {
+    "windows_firewall_group": rule_group,
+    "windows_firewall_profiles": list_of(choice(WINDOWS_PROFILES), "a list of firewall profiles", one_or_list=True),
+    "windows_firewall_outbound_default": choice(("allow", "block")),
+    "windows_firewall_fqdn_remote": choice(("any", "skip")),
+    "windows_firewall_program_paths": nullable(program_paths_spec, {}),
 }
 
 _cite = record({"doc": document_name, "section": text(required=True), "via": text()},

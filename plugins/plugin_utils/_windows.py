@@ -227,6 +227,27 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
     return rules, sorted(set(warnings))
 
 
+def rules_markdown(host: str, group: str, rules: list[Rule], warnings: list[str]) -> str:
+    """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``."""
+    def cell(values: Any) -> str:
+        text = ", ".join(values) if isinstance(values, list) else str(values)
+        return text.replace("|", "\\|")
+
+    lines = ["# Windows Defender Firewall rules of %s" % host, "",
+             "Group `%s`: %d rules. Every rule of the group that is not listed here is removed on apply "
+             "(with `windows_firewall_purge`)." % (group, len(rules)), "",
+             "| name | direction | protocol | local ports | remote ports | remote addresses | program | flows |",
+             "|---|---|---|---|---|---|---|---|"]
+    for rule in rules:
+        flows = rule["description"].split("Flows: ", 1)[-1]
+        shown = [cell(rule[key]) for key in ("name", "direction", "protocol", "local_ports", "remote_ports",
+                                             "remote_addresses", "program")]
+        lines.append("| %s |" % " | ".join(shown + [cell(flows)]))
+    if warnings:
+        lines += ["", "## Warnings", ""] + ["- %s" % cell(w) for w in warnings]
+    return "\n".join(lines) + "\n"
+
+
 def _check_profiles(profiles: Iterable[str], problems: Problems) -> list[str]:
     out = []
     for value in profiles:

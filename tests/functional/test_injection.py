@@ -341,7 +341,9 @@ def run_pipeline(inputs: dict[str, Any]) -> Outcome:
         found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(gv.get("voiceops_lint_accept")))
         fail_on = gv.get("voiceops_lint_fail_on", "high")
         gate(found, fail_on)
-        files = _artefacts.render(the_plan, found, fail_on, True, ["hx_server"])
+        settings = {"windows": {host: {"program_paths": wv["program_paths"], "group": wv["group"], "outbound_default": "block"}
+                                for host in win.windows_hosts(the_plan)}}
+        files = _artefacts.render(the_plan, found, fail_on, True, ["hx_server"], settings)
         previews = []
         for host in win.windows_hosts(the_plan):
             rules, _warnings = win.render_host(the_plan, host, program_paths=wv["program_paths"],

@@ -26,7 +26,9 @@ GOLDEN = REPO / "tests" / "golden" / "example"
 ARTEFACTS = ("plan.json", "flows.md", "edge/edge01.nft", "edge/edge01.json", "matrix.md", "matrix.csv", "matrix.html",
              "findings.json", "findings.xml", "diagrams/estate.dot", "diagrams/product-microsoft_infrastructure.dot",
              "diagrams/product-ms_speech_server.dot", "diagrams/product-speechexec.dot", "diagrams/product-swyx.dot",
-             "diagrams/product-voip_softphone.dot", "diagrams/view-speechexec_mobile_service.dot")
+             "diagrams/product-voip_softphone.dot", "diagrams/view-speechexec_mobile_service.dot") + tuple(
+    "windows/%s.%s" % (host, ext) for host in ("dc01", "dc02", "fs01", "lic01", "mob01", "slive01", "speech01", "speech02",
+                                               "sql01", "timc01", "web01", "wfm01") for ext in ("json", "md"))
 
 
 def ansible_env() -> dict[str, str]:

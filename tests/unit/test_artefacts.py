@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 
+from example_inventory import target_settings
+
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "example"
 
 json_values = st.recursive(
@@ -43,7 +45,7 @@ def example():
 
 def test_rendered_files_are_the_golden_files(example):
     plan, findings = example
-    files = _artefacts.render(plan, findings, "high", views=["speechexec_mobile_service"])
+    files = _artefacts.render(plan, findings, "high", views=["speechexec_mobile_service"], settings=target_settings(plan))
     golden = {p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file() and p.suffix != ".svg"}
     assert set(files) == golden
     for name, text in files.items():
@@ -52,7 +54,7 @@ def test_rendered_files_are_the_golden_files(example):
 
 def test_sync_writes_only_what_changed_and_nothing_in_check_mode(example, tmp_path):
     plan, findings = example
-    files = _artefacts.render(plan, findings, "high", with_diagrams=False)
+    files = _artefacts.render(plan, findings, "high", with_diagrams=False, settings=target_settings(plan))
     out = tmp_path / "out"
     checked = _artefacts.sync(str(out), files, check_mode=True)
     assert all(e["changed"] and e["before"] is None for e in checked)

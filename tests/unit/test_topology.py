@@ -135,10 +135,17 @@ def test_explain_answers_at_every_edge_on_the_way(branch_plan):
     port = int(flow["ports"][0].split("-")[0])
     answer = explain(branch_plan, "10.80.0.5", "dc01", "tcp", port)
     assert answer["verdict"] == "permit"
-    assert sorted(answer["targets"]) == ["edge01", "edge02"]
+    assert list(answer["targets"]) == ["edge02", "edge01", "dc01"]  # in path order, then the host firewall
     assert answer["targets"]["edge02"]["chain"] == "fwd_branch__wan"
     assert answer["targets"]["edge01"]["chain"] == "fwd_wan__infra"
-    assert all(t["verdict"] == "permit" for t in answer["targets"].values())
+    assert answer["targets"]["dc01"]["kind"] == "windows" and answer["targets"]["dc01"]["rule"].startswith("voiceops-in-tcp")
+    assert all(t["verdict"] == "permit" for t in answer["targets"].values()) and answer["enforcement"] == "permit"
+    # a port nobody planned: every point on the way has its say, the first edge already denies
+    denied = explain(branch_plan, "10.80.0.5", "dc01", "tcp", 4444)
+    assert denied["verdict"] == "deny" and denied["enforcement"] == "deny"
+    assert denied["targets"]["edge02"] == {"kind": "nftables", "verdict": "deny", "chain": "managed_fwd",
+                                           "rule": "voiceops default deny between managed zones"}
+    assert denied["targets"]["dc01"] == {"kind": "windows", "verdict": "deny", "rule": "inbound default block"}
 
 
 def test_ambiguous_estate_fails_the_plan_and_a_route_fixes_it():

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The target contract: what every enforcement target does, and the registry of targets (internal API).
+
+A target turns the flows it enforces into its own rules (nftables on an edge, Windows Defender
+Firewall on a host; later firewalld or an appliance). The output writer, explain and the audit
+speak to every target through this contract and never name a target's chains, sets or rule
+names: those stay inside the target's module.
+
+A target:
+
+- ``kind``: its name in the plan (``plan["edges"][name]["kind"]`` for edges);
+- ``hosts(plan)``: the plan's hosts it enforces on;
+- ``files(plan, host, settings)``: its output files for one host, relative path -> text
+  (deterministic: the same plan and settings give the same bytes);
+- ``verdict(plan, host, settings, packet, placement)``: permit or deny for one packet, read from
+  its **rendered rules**, with the rule or element that decides;
+- ``drift_check``: the module that compares a live host with the plan (the audit runs it).
+
+A new target is one module that implements this and one line in :data:`TARGETS`
+(docs/extending.md, "A new target").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from . import _windows
+from ._errors import Problems, VoiceopsError
+from ._schema import INVALID, ROLE_VARS, clean
+from ._nft import render_edge
+from ._ports import contains, parse_ports
+from ._topology import Placement
+
+
+@dataclass(frozen=True)
+class Packet:
+    """What explain asks about: the two ends (name, address, zone) and what is sent."""
+
+    src: Mapping[str, Any]
+    dst: Mapping[str, Any]
+    protocol: str
+    port: int | None
+
+
+class Target(Protocol):
+    kind: str
+    drift_check: str
+
+    def hosts(self, plan: Mapping[str, Any]) -> list[str]: ...
+
+    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]: ...
+
+    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+                placement: Placement | None) -> dict[str, Any]: ...
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
+class NftEdge:
+    """A Linux edge firewall: one nftables table (``_nft.py``)."""
+
+    kind = "nftables"
+    drift_check = "voiceops.firewall.nft_audit"
+
+    def hosts(self, plan: Mapping[str, Any]) -> list[str]:
+        return sorted(name for name, edge in plan.get("edges", {}).items() if edge.get("kind", self.kind) == self.kind)
+
+    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]:
+        from ._artefacts import nice_json  # the writer's JSON, byte for byte as to_nice_json gives it
+
+        text, report = render_edge(plan, host)
+        return {"edge/%s.nft" % host: text, "edge/%s.json" % host: nice_json(report.as_dict())}
+
+    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+                placement: Placement | None) -> dict[str, Any]:
+        from ._explain import edge_verdict
+
+        try:
+            _text, report = render_edge(plan, host)
+        except Exception as exc:  # noqa: BLE001 - report what the target cannot render
+            return {"kind": self.kind, "error": str(exc)}
+        return edge_verdict(report.as_dict(), packet.src, packet.dst, packet.protocol, packet.port, placement)
+
+
+_ROLE = Path(__file__).resolve().parents[2] / "roles" / "windows_firewall"
+
+
+def windows_defaults() -> dict[str, Any]:
+    """The role's own defaults (``roles/windows_firewall/defaults`` and the built-in program paths
+    in ``vars``): one source for the role and for the plan's Windows files."""
+    with open(_ROLE / "defaults" / "main.yml", encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    with open(_ROLE / "vars" / "main.yml", encoding="utf-8") as handle:
+        builtin = yaml.safe_load(handle)["__windows_firewall_program_paths_default"]
+    return {"group": defaults["windows_firewall_group"], "profiles": list(defaults["windows_firewall_profiles"]),
+            "outbound_default": defaults["windows_firewall_outbound_default"],
+            "fqdn_remote": defaults["windows_firewall_fqdn_remote"], "program_paths": dict(builtin)}
+
+
+WINDOWS_SETTINGS = tuple(ROLE_VARS)
+
+
+def windows_settings(host: str, host_vars: Mapping[str, Any], defaults: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    """A Windows host's settings: its variables (through the schema) over the role's defaults,
+    program paths merged over the built-in ones, as the role does."""
+    out = dict(defaults)
+    for var, spec in ROLE_VARS.items():
+        if var not in host_vars or host_vars[var] is None:
+            continue
+        value = clean(spec, host_vars[var], "hostvars[%r].%s" % (host, var), problems)
+        if value is INVALID:
+            continue
+        key = var[len("windows_firewall_"):]
+        out[key] = dict(defaults["program_paths"], **value) if key == "program_paths" else value
+    return out
+
+
+class WindowsHost:
+    """A managed Windows host: Windows Defender Firewall rules in one group (``_windows.py``)."""
+
+    kind = "windows"
+    drift_check = "voiceops.firewall.windows_firewall (check mode)"
+
+    def hosts(self, plan: Mapping[str, Any]) -> list[str]:
+        return _windows.windows_hosts(plan)
+
+    def _rules(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any],
+               any_path: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+        paths = settings.get("program_paths") or {}
+        if any_path:  # a verdict does not depend on where a program is installed
+            paths = dict({f["program"]: f["program"] for f in plan.get("flows", []) if f.get("program")}, **paths)
+        return _windows.render_host(plan, host, program_paths=paths,
+                                    profiles=settings.get("profiles", _windows.PROFILES),
+                                    outbound_default=settings.get("outbound_default", "allow"),
+                                    fqdn_remote=settings.get("fqdn_remote", "any"), group=settings.get("group", _windows.GROUP))
+
+    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]:
+        try:
+            rules, warnings = self._rules(plan, host, settings)
+        except VoiceopsError as exc:  # its settings are the host's variables: say whose
+            raise VoiceopsError(["hostvars[%r].%s" % (host, p) if p.startswith("windows_firewall_") else p
+                                 for p in exc.problems]) from exc
+        group = settings.get("group", _windows.GROUP)
+        data = {"host": host, "group": group, "rules": rules, "warnings": warnings,
+                "profiles": _windows.desired_profiles(settings.get("profiles", _windows.PROFILES),
+                                                      settings.get("outbound_default", "allow"))}
+        return {"windows/%s.json" % host: _json(data), "windows/%s.md" % host: _windows.rules_markdown(host, group, rules, warnings)}
+
+    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+                placement: Placement | None) -> dict[str, Any]:
+        try:
+            rules, _warnings = self._rules(plan, host, settings, any_path=True)
+        except Exception as exc:  # noqa: BLE001 - report what the target cannot render
+            return {"kind": self.kind, "error": str(exc)}
+        inbound = packet.dst.get("name") == host
+        remote = packet.src if inbound else packet.dst
+        direction = "Inbound" if inbound else "Outbound"
+        if not inbound and settings.get("outbound_default", "allow") == "allow":
+            return {"kind": self.kind, "verdict": "permit", "rule": "outbound default allow"}
+        for rule in rules:
+            if rule["direction"] == direction and _windows_rule_matches(rule, packet, remote.get("address")):
+                return {"kind": self.kind, "verdict": "permit", "rule": rule["name"], "flows": rule["description"]}
+        return {"kind": self.kind, "verdict": "deny", "rule": "%s default block" % direction.lower()}
+
+
+_WIN_PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMPv4", "gre": "47", "esp": "50"}
+
+
+def _windows_rule_matches(rule: Mapping[str, Any], packet: Packet, remote: str | None) -> bool:
+    if rule["action"] != "Allow" or not rule["enabled"]:
+        return False
+    protocol = _WIN_PROTOCOLS.get(packet.protocol)
+    if packet.protocol == "icmp" and remote is not None and ipaddress.ip_address(remote).version == 6:
+        protocol = "ICMPv6"
+    if rule["protocol"] not in (protocol, _windows.ANY):
+        return False
+    ports = rule["local_ports"] if rule["direction"] == "Inbound" else rule["remote_ports"]
+    if packet.port is not None and ports != [_windows.ANY] and not contains(parse_ports(ports), packet.port):
+        return False
+    if rule["remote_addresses"] == [_windows.ANY]:
+        return True
+    if remote is None:
+        return False
+    addr = ipaddress.ip_address(remote)
+    return any(addr.version == net.version and addr in net
+               for net in (ipaddress.ip_network(a, strict=False) for a in rule["remote_addresses"] if a != _windows.ANY))
+
+
+# The registry: one line per target.
+TARGETS: dict[str, Target] = {
+    NftEdge.kind: NftEdge(),
+    WindowsHost.kind: WindowsHost(),
+}
+
+
+def target_files(plan: Mapping[str, Any], settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """Every target's files for every host it enforces on, in registry and host order."""
+    files: dict[str, str] = {}
+    for kind, target in TARGETS.items():
+        for host in target.hosts(plan):
+            files.update(target.files(plan, host, settings.get(kind, {}).get(host, {})))
+    return files
