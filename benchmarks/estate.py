@@ -22,6 +22,16 @@ The shape is a multi-site group, the way a real estate is built:
   Server with TIMC beside it or on its own computer and a SIP gateway, sometimes a VPN router
   to HostedPBX), HostedPBX VPNless (20 %) and InstantPBX (10 %).
 
+With ``regional_edges=True`` the same estate (the same sites, hosts and endpoints, drawn from the
+same seed) is joined the way a large multi-site group is: an edge firewall per region
+(``r<N>_edge``) joining the region's three zones, the transit zone ``wan`` (the SD-WAN or MPLS
+underlay between the sites) and, by default, the ``internet`` (local breakout); the head-office
+edge ``edge01`` joins the head-office zones, ``wan`` and ``internet``. ``breakout="head_office"``
+backhauls the regions' internet traffic through head office instead (the regional edges join
+their zones and ``wan`` only). Either way every zone pair has exactly one shortest path (the
+internet is never a transit zone), so no ``voiceops_routes`` are needed. The default output is
+byte for byte what it was before the flag existed.
+
 Like a real estate, each site restricts its peers to its own site (Speech Server SIP peers are
 the site's gateway and TIMC; phones and clients register with the site's PBX; softphone RTP
 stays between the site's workstations), so the flow count grows linearly with the hosts.
@@ -38,6 +48,9 @@ from typing import Any
 import yaml
 
 SITES_PER_REGION = 25
+WAN = "wan"
+WAN_NETWORK = "172.31.255.0/24"  # the edges' underlay addresses; outside every other zone's networks
+BREAKOUTS = ("local", "head_office")
 # Full paths of the programs the catalog's program rules name (windows_firewall_program_paths).
 PROGRAM_PATHS = {
     "SESWorker.exe": "C:\\Program Files\\Microsoft Office Communications Server 2007\\Speech Server\\Bin\\SESWorker.exe",
@@ -74,6 +87,7 @@ class Estate:
         self.edge_zones: dict[str, str] = {}
         self.sites = 0
         self.regions = 0
+        self.edges: dict[str, dict[str, str]] = {}  # edge firewall -> zone -> interface (filled by generate)
 
     # ------------------------------------------------------------------ building
     def host(self, group: str, name: str, address: str, windows: bool = True, **host_vars: Any) -> None:
@@ -271,8 +285,41 @@ def _head_office(est: Estate) -> None:
     est.endpoint("internet", "internet", ["internet"])
 
 
-def generate(hosts: int, seed: int = 7) -> Estate:
-    """An estate of about ``hosts`` hosts (inventory hosts plus endpoints; within one site of it)."""
+def _regional_edges(est: Estate, breakout: str) -> None:
+    """Rejoin the zones: an edge per region and the head-office edge, over the transit zone ``wan``.
+
+    The regional edges are added after every site, so the sites, hosts and endpoints are those of
+    the single-edge estate of the same size and seed (plus one inventory host per regional edge).
+    """
+    if breakout not in BREAKOUTS:
+        raise ValueError("breakout: one of %s" % ", ".join(BREAKOUTS))
+    est.zones[WAN] = {"description": "WAN transit between the head office and the regions (SD-WAN underlay)",
+                      "networks": [WAN_NETWORK]}
+    head = {zone: "eth%d" % i for i, zone in enumerate(("mgmt", "infra", "speechexec", "dmz"))}
+    head[WAN] = "eth4"
+    head["internet"] = "eth5"
+    est.host_vars["edge01"]["voiceops_edge_zones"] = head
+    est.edges = {"edge01": head}
+    for r in range(est.regions):
+        zones = {"r%d_%s" % (r, kind): "eth%d" % i for i, kind in enumerate(("servers", "phones", "clients"))}
+        zones[WAN] = "eth3"
+        if breakout == "local":
+            zones["internet"] = "eth4"
+        name = "r%d_edge" % r
+        # Its own address is in the region's server network (as edge01's is in mgmt), where the
+        # management flows reach it through head office and the WAN.
+        est.host("edge_firewalls", name, "10.1.%d.254" % r, windows=False, ansible_user="ansible",
+                 voiceops_edge_zones=zones)
+        est.edges[name] = zones
+
+
+def generate(hosts: int, seed: int = 7, regional_edges: bool = False, breakout: str = "local") -> Estate:
+    """An estate of about ``hosts`` hosts (inventory hosts plus endpoints; within one site of it).
+
+    ``regional_edges``: an edge firewall per region and a ``wan`` transit zone instead of one
+    edge joining every zone; ``breakout`` (``local`` or ``head_office``): where the regions reach
+    the internet. Without ``regional_edges`` the output is what it always was.
+    """
     rng = random.Random("%d/%d" % (seed, hosts))
     est = Estate()
     _head_office(est)
@@ -287,6 +334,10 @@ def generate(hosts: int, seed: int = 7) -> Estate:
         _site(est, rng, r, s, zones)
         s += 1
     est.regions = r + 1
+    if regional_edges:
+        _regional_edges(est, breakout)
+    else:
+        est.edges = {"edge01": est.edge_zones}
     return est
 
 

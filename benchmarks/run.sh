@@ -2,6 +2,8 @@
 # Scale benchmark, one command from a fresh clone:
 #   benchmarks/run.sh                      # 100, 1,000 and 10,000 hosts (about 10 minutes on 2 cores)
 #   benchmarks/run.sh --sizes 100,1000     # any option of benchmarks/bench.py (--help)
+#   benchmarks/run.sh --regional           # one edge vs an edge per region, 1,000 and 10,000 hosts
+#                                          # (benchmarks/regional.py and its options; no Aerleon)
 #
 # 1. scripts/setup.sh: .venv with ansible-core, nftables (nft -c), the collection link;
 # 2. a throwaway virtualenv for Aerleon from PyPI (benchmarks/.venv-aerleon, git-ignored;
@@ -14,6 +16,11 @@ repo="$(cd "$here/.." && pwd -P)"
 cd "$repo"
 
 scripts/setup.sh
+
+if [[ "${1:-}" == "--regional" ]]; then
+    shift
+    exec "$repo/.venv/bin/python" "$here/regional.py" "$@"
+fi
 
 PYTHON="${PYTHON:-python3.11}"
 aerleon_venv="${AERLEON_VENV:-$here/.venv-aerleon}"

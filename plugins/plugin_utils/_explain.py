@@ -64,8 +64,8 @@ def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, wh
     end = flow[side]
     if by_name:
         return end["name"] == who["name"]
-    if who["address"] is None:
-        return False
+    if who["address"] is None or who["zone"] != flow["%s_zone" % side]:
+        return False  # an internet flow's 0.0.0.0/0 does not hold an address of an internal zone
     addr = ipaddress.ip_address(who["address"])
     nets = end["addresses"] or plan["zones"][flow["%s_zone" % side]]["networks"]
     return any(addr in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == addr.version)

@@ -550,6 +550,9 @@ def edge_placements(plan: Mapping[str, Any], edge: str) -> Iterator[tuple[Mappin
     edges = plan.get("edges", {})
     cache: dict[tuple[str, str, str | None, str | None], Placement | None] = {}
     for flow in plan["flows"]:
+        enforced_by = flow.get("enforced_by")
+        if enforced_by is not None and edge not in enforced_by:
+            continue  # the planner's word, from the same placements: every edge need not walk every path
         sz, dz = flow["src_zone"], flow["dst_zone"]
         src, dst = flow["src"]["name"], flow["dst"]["name"]
         key = (sz, dz, src if src in edges else None, dst if dst in edges else None)
@@ -616,7 +619,8 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):
         problems = Problems()
-        problems.add("voiceops_management_networks", [], "no management flow reaches edge %s through the zones it joins; its input "
+        problems.add("voiceops_management_networks", list(plan.get("management_networks", [])),
+                     "no management flow reaches edge %s through the zones it joins; its input "
                      "filter would cut SSH. Set voiceops_management_networks (in a zone the edge joins) or turn the input "
                      "filter off (edge_firewall_filter_input: false)" % edge)
         problems.raise_if_any()

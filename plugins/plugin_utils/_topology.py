@@ -127,6 +127,8 @@ class Topology:
 
     def _shortest(self, src: str, dst: str, limit: int = 3) -> list[tuple[str, ...]]:
         """Up to ``limit`` shortest zone sequences from ``src`` to ``dst`` (external zones only at the ends)."""
+        if (src, dst) in self._joining:
+            return [(src, dst)]  # one hop is the only shortest way
         dist = {src: 0}
         parents: dict[str, list[str]] = {src: []}
         queue = deque([src])
@@ -177,7 +179,11 @@ def placements(topology: Topology, src_name: str, src_zone: str, dst_name: str, 
                 continue
             out.append(Placement(edge, "input" if edge == dst_name else "forward", hop.src, hop.dst))
         if dst_name in hop.edges:
-            break
+            return out
+    if hops and topology.joins(dst_name, dst_zone):
+        # an edge addressed in a zone it joins (a branch edge managed on its wan address): the
+        # packet reaches that zone through the hops, then the edge's own interface there
+        out.append(Placement(dst_name, "input", dst_zone, dst_zone))
     return out
 
 
@@ -190,10 +196,7 @@ def from_plan(plan: Mapping[str, Any]) -> Topology:
 
 def hops_of(plan: Mapping[str, Any], topology: Topology, src_zone: str, dst_zone: str) -> tuple[Hop, ...] | None:
     """The hops the plan recorded for a zone pair; computed from the topology for a plan that has none."""
-    paths = plan.get("paths")
-    if paths is None:
+    recorded = plan.get("paths", {}).get("%s>%s" % (src_zone, dst_zone))
+    if recorded is None:  # a pair without flows (explain asks about any): the same computation
         return topology.path(src_zone, dst_zone)
-    recorded = paths.get("%s>%s" % (src_zone, dst_zone))
-    if recorded is None:
-        return None if src_zone != dst_zone else ()
     return tuple(Hop(h["from"], h["to"], tuple(h["edges"])) for h in recorded)
