@@ -70,6 +70,11 @@ class SecurityFact:
     id: str
     text: str
     cite: Citation
+    check: dict[str, Any] | None = None  # what the lint checks for it (docs/lint.md), or None
+
+    def as_dict(self, component: str) -> dict[str, Any]:
+        """The fact as the plan records it, for a lint that reads only the plan."""
+        return {"id": self.id, "component": component, "check": dict(self.check or {}), "citation": self.cite.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,8 @@ def _load_component(name: str, raw: dict[str, Any], product: str, path: str, pro
         params[pname] = Parameter(pname, kind, parsed, praw.get("configurable", False), praw.get("description", ""), cite)
     features = {fname: Feature(fname, fraw.get("default", False), fraw.get("description", ""))
                 for fname, fraw in raw.get("features", {}).items()}
-    security = tuple(SecurityFact(sraw["id"], sraw["text"], _cite(sraw["cite"], "%s.security[%d].cite" % (path, idx), problems, documents))
+    security = tuple(SecurityFact(sraw["id"], sraw["text"], _cite(sraw["cite"], "%s.security[%d].cite" % (path, idx), problems, documents),
+                                  sraw.get("check"))
                      for idx, sraw in enumerate(raw.get("security", [])))
     return Component(
         name=name,
@@ -305,6 +311,30 @@ def _check_references(catalog: Catalog, problems: Problems) -> None:
                     problems.add(path + ".feature", entry.feature, "component %s (plays %s) has no such feature" % (comp, role))
         if entry.tls_alternative and entry.tls_alternative not in catalog.entries:
             problems.add(path + ".tls_alternative", entry.tls_alternative, "no such entry")
+    for comp in catalog.components.values():
+        for idx, fact in enumerate(comp.security):
+            if fact.check:
+                _check_lint_check(catalog, comp, fact.check, "%s.security[%d].check" % (comp.path, idx), problems)
+
+
+def _check_lint_check(catalog: Catalog, comp: Component, check: dict[str, Any], path: str, problems: Problems) -> None:
+    """A fact's check names what exists, and has what its rule needs."""
+    needs = {"VO102": ("only_from",), "VO103": ("feature", "with"), "VO104": ("entry", "needs_feature", "end")}[check["rule"]]
+    for key in needs:
+        if key not in check:
+            problems.add("%s.%s" % (path, key), None, "required for rule %s" % check["rule"])
+    for key in ("only_from", "with"):
+        for other in check.get(key, []):
+            if other not in catalog.components:
+                problems.add("%s.%s" % (path, key), other, "no such component")
+    if "feature" in check and check["feature"] not in comp.features:
+        problems.add(path + ".feature", check["feature"], "component %s has no such feature" % comp.name)
+    if "entry" in check:
+        entry = catalog.entries.get(check["entry"])
+        if entry is None:
+            problems.add(path + ".entry", check["entry"], "no such entry")
+        elif "needs_feature" in check and check["needs_feature"] not in comp.features:
+            problems.add(path + ".needs_feature", check["needs_feature"], "component %s has no such feature" % comp.name)
 
 
 def read_yaml(path: str | os.PathLike[str]) -> Any:

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from ._catalog import Catalog
 from ._errors import Problems
-from ._estate import Estate
 from ._ports import count, parse_ports
 from ._schema import GLOBAL_VARS, clean
 
@@ -40,9 +38,9 @@ class Rule:
 
 RULES = {r.id: r for r in (
     Rule("VO101", "high", "a broad port range is open from a whole zone or from any address"),
-    Rule("VO102", "critical", "TIMC is reachable from something other than a trusted Speech Server"),
-    Rule("VO103", "high", "Secure RTP is on for a Speech Server whose SIP peer is TIMC"),
-    Rule("VO104", "high", "TIMC audio crosses zones without IPsec"),
+    Rule("VO102", "critical", "a component is reached by a component its vendor does not trust (TIMC from anything but Speech Server)"),
+    Rule("VO103", "high", "a feature is on that the vendor says must be off with this peer (Secure RTP with TIMC)"),
+    Rule("VO104", "high", "traffic crosses zones without the feature the vendor asks for (TIMC audio without IPsec)"),
     Rule("VO105", "medium", "plaintext where the product offers TLS"),
     Rule("VO106", "high", "SIP or RTP is reachable from an external zone"),
     Rule("VO107", "medium", "a flow to a host given by name can only be enforced as any address"),
@@ -67,19 +65,25 @@ def _finding(rule: str, flow_id: str | None, subject: str, message: str, cite: M
             "subject": subject, "message": message, "citation": dict(cite) if cite else None}
 
 
-def _timc_fact(catalog: Catalog, fact_id: str) -> Mapping[str, Any] | None:
-    for comp in catalog.components.values():
-        for fact in comp.security:
-            if fact.id == fact_id:
-                return fact.cite.as_dict()
-    return None
+def _checks(plan: Mapping[str, Any], rule: str) -> list[Mapping[str, Any]]:
+    return [c for c in plan.get("security_checks", []) if c["check"].get("rule") == rule]
 
 
-def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[dict[str, Any]]:
-    """Every finding of the plan, sorted by id, then subject."""
+def _features(plan: Mapping[str, Any], name: str, component: str) -> list[str]:
+    return plan["instances"].get(name, {}).get("features", {}).get(component, [])
+
+
+def findings(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every finding of the plan, sorted by id, then subject.
+
+    It reads only the plan (``plan.json`` will do): the instances' features, each flow's TLS
+    twin, and the catalog's checkable security facts (``security_checks``) are recorded there.
+    """
     out: list[dict[str, Any]] = []
     by_name: dict[tuple[str, str, str], list[str]] = {}
     flows = plan["flows"]
+    only_from = _checks(plan, "VO102")
+    needs_feature = _checks(plan, "VO104")
     for flow in flows:
         fid = flow["id"]
         cite = flow["citation"]
@@ -88,22 +92,22 @@ def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[
             out.append(_finding("VO101", fid, flow["dst"]["name"], "%s %s to %s from %s (%s)" % (
                 flow["protocol"], ",".join(flow["ports"]), flow["dst"]["name"], flow["src"]["name"],
                 ", ".join(flow["src"]["addresses"]) or flow["src"].get("fqdn") or "zone %s" % flow["src_zone"]), cite))
-        if flow["dst"]["component"] == "timc" and flow["src"]["component"] != "speech_server":
-            out.append(_finding("VO102", fid, flow["dst"]["name"], "%s (%s) reaches TIMC %s on %s %s" % (
-                flow["src"]["name"], flow["src"]["component"], flow["dst"]["name"], flow["protocol"],
-                ",".join(flow["ports"])), _timc_fact(catalog, "timc-trusted-sources-only")))
-        if flow["entry"] == "ms_speech_server.timc_audio" and flow["src_zone"] != flow["dst_zone"]:
-            timc = estate.instances.get(flow["src"]["name"])
-            if timc is None or "ipsec" not in timc.components["timc"].features:
-                out.append(_finding("VO104", fid, flow["src"]["name"], "TIMC audio from %s (zone %s) to %s (zone %s) "
-                                    "without the ipsec feature" % (flow["src"]["name"], flow["src_zone"],
-                                                                   flow["dst"]["name"], flow["dst_zone"]),
-                                    _timc_fact(catalog, "timc-audio-ipsec")))
-        if flow.get("transport") == "plaintext":
-            entry = catalog.entries.get(flow["entry"])
-            if entry is not None and entry.tls_alternative:
-                out.append(_finding("VO105", fid, flow["dst"]["name"], "%s over %s %s; the TLS twin is %s (set tls_only)" % (
-                    flow["service"], flow["protocol"], ",".join(flow["ports"]), entry.tls_alternative), cite))
+        for fact in only_from:
+            if flow["dst"]["component"] == fact["component"] and flow["src"]["component"] not in fact["check"]["only_from"]:
+                out.append(_finding("VO102", fid, flow["dst"]["name"], "%s (%s) reaches %s %s on %s %s" % (
+                    flow["src"]["name"], flow["src"]["component"], fact["component"], flow["dst"]["name"], flow["protocol"],
+                    ",".join(flow["ports"])), fact["citation"]))
+        for fact in needs_feature:
+            check = fact["check"]
+            end = flow[check["end"]]
+            if flow["entry"] == check["entry"] and flow["src_zone"] != flow["dst_zone"] and end["component"] == fact["component"] \
+                    and check["needs_feature"] not in _features(plan, end["name"], fact["component"]):
+                out.append(_finding("VO104", fid, end["name"], "%s from %s (zone %s) to %s (zone %s) without the %s feature" % (
+                    flow["service"], flow["src"]["name"], flow["src_zone"], flow["dst"]["name"], flow["dst_zone"],
+                    check["needs_feature"]), fact["citation"]))
+        if flow.get("transport") == "plaintext" and flow.get("tls_alternative"):
+            out.append(_finding("VO105", fid, flow["dst"]["name"], "%s over %s %s; the TLS twin is %s (set tls_only)" % (
+                flow["service"], flow["protocol"], ",".join(flow["ports"]), flow["tls_alternative"]), cite))
         if flow["service"] in VOICE_SERVICES and plan["zones"].get(flow["src_zone"], {}).get("external"):
             out.append(_finding("VO106", fid, flow["dst"]["name"], "%s from %s (external zone %s) to %s" % (
                 flow["service"], flow["src"]["name"], flow["src_zone"], flow["dst"]["name"]), cite))
@@ -120,17 +124,27 @@ def findings(plan: Mapping[str, Any], estate: Estate, catalog: Catalog) -> list[
                                 "%d flow(s) from zone %s to zone %s cross no edge firewall of the plan and reach no Windows "
                                 "host firewall: nothing enforces them (join both zones on an edge, or declare the way in "
                                 "voiceops_routes)" % (pair["flows"], pair["src_zone"], pair["dst_zone"]), None))
-    for inst in estate.instances.values():
-        config = inst.components.get("speech_server")
-        if config is None or "srtp" not in config.features:
-            continue
-        peers = sorted({f["src"]["name"] for f in flows if f["dst"]["name"] == inst.name and f["src"]["component"] == "timc"}
-                       | {f["dst"]["name"] for f in flows if f["src"]["name"] == inst.name and f["dst"]["component"] == "timc"})
-        colocated = "timc" in inst.components
-        if peers or colocated:
-            out.append(_finding("VO103", None, inst.name, "Speech Server %s has srtp on and uses TIMC (%s)" % (
-                inst.name, ", ".join(peers) or "on the same host"), _timc_fact(catalog, "timc-srtp-off")))
+    out += _feature_conflicts(plan)
     return sorted(out, key=lambda f: (f["id"], f["subject"], f["flow"] or ""))
+
+
+def _feature_conflicts(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """VO103: an instance whose component has a feature on that must not meet the ``with`` components."""
+    out = []
+    flows = plan["flows"]
+    for fact in _checks(plan, "VO103"):
+        comp, check = fact["component"], fact["check"]
+        others = set(check["with"])
+        for name, inst in sorted(plan["instances"].items()):
+            if check["feature"] not in inst.get("features", {}).get(comp, []):
+                continue
+            peers = sorted({f["src"]["name"] for f in flows if f["dst"]["name"] == name and f["src"]["component"] in others}
+                           | {f["dst"]["name"] for f in flows if f["src"]["name"] == name and f["dst"]["component"] in others})
+            if peers or others & set(inst["components"]):
+                out.append(_finding("VO103", None, name, "%s %s has %s on and uses %s (%s)" % (
+                    comp, name, check["feature"], ", ".join(sorted(others)), ", ".join(peers) or "on the same host"),
+                    fact["citation"]))
+    return out
 
 
 def check_accepts(raw: Any) -> list[dict[str, str]]:

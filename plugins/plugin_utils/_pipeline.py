@@ -77,7 +77,7 @@ def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any
     catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
     estate = build_estate(global_vars, host_vars, catalog)
     the_plan = plan(catalog, estate)
-    found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(global_vars.get("voiceops_lint_accept")))
+    found = apply_accepts(findings(the_plan), check_accepts(global_vars.get("voiceops_lint_accept")))
     fail_on = global_vars.get("voiceops_lint_fail_on", "high")
     blocking = gate(found, fail_on)
     files = None

@@ -252,6 +252,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                 "addresses": ends.addresses(i),
                 "fqdn": i.fqdn,
                 "components": sorted(i.components),
+                "features": {c: sorted(cfg.features) for c, cfg in sorted(i.components.items()) if cfg.features},
             }
             for i in sorted(estate.instances.values(), key=lambda i: i.name)
         },
@@ -266,10 +267,18 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
         "routes": [dict(r) for r in estate.routes],
         "paths": paths,
         "unenforced": unenforced,
+        "security_checks": _security_checks(catalog, estate),
         "flows": flows,
         "warnings": sorted(warnings),
         "summary": _summary(flows),
     }
+
+
+def _security_checks(catalog: Catalog, estate: Estate) -> list[dict[str, Any]]:
+    """The catalog's checkable security facts of the components in the estate, so that the lint
+    needs nothing but the plan."""
+    used = {c for inst in estate.instances.values() for c in inst.components}
+    return [fact.as_dict(name) for name in sorted(used) for fact in catalog.components[name].security if fact.check]
 
 
 def _enforcement(estate: Estate, flows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
@@ -330,6 +339,7 @@ def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Ins
         "program": entry.program,
         "feature": entry.feature,
         "transport": entry.transport,
+        "tls_alternative": entry.tls_alternative,
         "replies_only": entry.replies_only,
         "condition": entry.condition,
         "citation": dict(citation),

@@ -388,8 +388,14 @@ _cite = record({"doc": document_name, "section": text(required=True), "via": tex
 _parameter = record({"kind": choice(PARAM_KINDS), "default": nullable(port_spec), "configurable": boolean,
                      "description": text(), "cite": _cite}, "a parameter is a mapping")
 _feature = record({"default": boolean, "description": text()}, "a feature is a mapping (default, description)")
+# A security fact the lint can check (docs/lint.md): which rule, and the catalog names it concerns.
+LINT_CHECKS = ("VO102", "VO103", "VO104")
+_check = record({"rule": choice(LINT_CHECKS), "only_from": list_of(catalog_name, "a list of component names"),
+                 "feature": catalog_name, "with": list_of(catalog_name, "a list of component names"),
+                 "entry": entry_id, "needs_feature": catalog_name, "end": choice(SIDES)},
+                "a check is a mapping with rule and what it concerns", required=("rule",))
 _security = record({"id": name(FACT_ID, "a security fact id is lower case letters, digits, '_' and '-'"),
-                    "text": text(required=True), "cite": _cite},
+                    "text": text(required=True), "cite": _cite, "check": _check},
                    "a security fact needs id, text and cite", required=("id", "text", "cite"))
 COMPONENT = record({
     "title": text(), "platform": choice(PLATFORMS),

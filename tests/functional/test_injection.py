@@ -338,7 +338,7 @@ def run_pipeline(inputs: dict[str, Any]) -> Outcome:
         catalog = load_catalog(extra_data=inputs["catalog"])
         estate = build_estate(gv, inputs["hosts"], catalog)
         the_plan = make_plan(catalog, estate)
-        found = apply_accepts(findings(the_plan, estate, catalog), check_accepts(gv.get("voiceops_lint_accept")))
+        found = apply_accepts(findings(the_plan), check_accepts(gv.get("voiceops_lint_accept")))
         fail_on = gv.get("voiceops_lint_fail_on", "high")
         gate(found, fail_on)
         settings = {"windows": {host: {"program_paths": wv["program_paths"], "group": wv["group"], "outbound_default": "block"}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from xml.etree import ElementTree
 
 import pytest
@@ -25,7 +26,10 @@ ZONES = {
 def lint(hosts, endpoints=None, catalog_extra=None):
     catalog = load_catalog(extra_data=catalog_extra)
     estate = build_estate({"voiceops_zones": ZONES, "voiceops_endpoints": endpoints or {}}, hosts, catalog)
-    return findings(plan(catalog, estate), estate, catalog)
+    the_plan = plan(catalog, estate)
+    found = findings(the_plan)
+    assert findings(json.loads(json.dumps(the_plan))) == found  # the plan alone (plan.json) is enough
+    return found
 
 
 def ids(found, rule):
@@ -115,3 +119,44 @@ def test_gate_respects_severity_and_accepts():
     assert xml.get("failures") == "1"
     assert len(xml.findall(".//testcase")) == len(marked)
     assert len(xml.findall(".//skipped")) == len(marked) - 1
+
+
+RECORDER = {
+    "product": {"id": "rec"},
+    "documents": [{"file": "rec-guide", "title": "Recorder guide"}],
+    "components": {
+        "recorder": {"platform": "linux", "security": [
+            {"id": "rec-trusted", "text": "Only the archive may fetch recordings.", "cite": {"doc": "rec-guide", "section": "4"},
+             "check": {"rule": "VO102", "only_from": ["archive"]}}]},
+        "archive": {"platform": "linux"},
+        "player": {"platform": "any"},
+    },
+    "flows": [{"id": "rec.fetch", "from": "archive", "to": "recorder", "protocol": "tcp", "ports": 8443, "service": "https",
+               "purpose": "p", "cite": {"doc": "rec-guide", "section": "4"}},
+              {"id": "rec.play", "from": "player", "to": "recorder", "protocol": "tcp", "ports": 8443, "service": "https",
+               "purpose": "p", "cite": {"doc": "rec-guide", "section": "4"}}],
+}
+
+
+def test_a_catalog_extension_brings_its_own_checks():
+    """The checks are catalog data (security facts with a check), not product names in the lint's code."""
+    hosts = {"rec01": {"ansible_host": "10.30.0.50", "voiceops_components": ["recorder"]},
+             "arc01": {"ansible_host": "10.30.0.51", "voiceops_components": ["archive"]}}
+    found = lint(hosts, {"players": {"zone": "clients", "addresses": ["10.60.0.0/24"], "components": ["player"]}}, [RECORDER])
+    assert ids(found, "VO102") == [("rec01", "rec.play:players>rec01")]
+    assert next(f for f in found if f["id"] == "VO102")["citation"] == {"doc": "rec-guide", "section": "4"}
+
+
+@pytest.mark.parametrize("check,message", [
+    ({"rule": "VO102"}, "check.only_from: required for rule VO102"),
+    ({"rule": "VO102", "only_from": ["ghost"]}, "check.only_from: no such component (got 'ghost')"),
+    ({"rule": "VO104", "entry": "rec.nope", "needs_feature": "x", "end": "src"}, "check.entry: no such entry"),
+    ({"rule": "VO999"}, "check.rule: must be one of VO102, VO103, VO104"),
+])
+def test_a_check_that_names_nothing_real_is_refused(check, message):
+    bad = json.loads(json.dumps(RECORDER))
+    bad["components"]["recorder"]["security"][0]["check"] = check
+    with pytest.raises(VoiceopsError) as info:
+        load_catalog(extra_data=[bad])
+    assert any(p.startswith("voiceops_catalog_extra[0].components.recorder.security[0].") and message in p
+               for p in info.value.problems), info.value.problems
