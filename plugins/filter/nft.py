@@ -14,7 +14,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import DEFAULT_TABLE, render_edge
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import DEFAULT_TABLE, check_edge, render_edge, unlisted_interfaces
 
 
 def _render(plan: Any, edge: Any, table: Any, filter_input: Any, name: str):
@@ -37,8 +37,21 @@ def nft_report(plan: Any, edge: str, table: str = DEFAULT_TABLE, filter_input: b
     return _render(plan, edge, table, filter_input, "nft_report")[1].as_dict()
 
 
+def nft_unlisted_interfaces(plan: Any, edge: str, links: Any) -> list[str]:
+    """Interfaces of ``ip -j link show`` (``links``) that the edge neither filters nor passes on purpose."""
+    if not isinstance(plan, Mapping) or "edges" not in plan:
+        raise AnsibleFilterError("voiceops.firewall.nft_unlisted_interfaces: the input must be a plan")
+    if not isinstance(links, list) or not all(isinstance(link, Mapping) and isinstance(link.get("ifname"), str) for link in links):
+        raise AnsibleFilterError("voiceops.firewall.nft_unlisted_interfaces: links must be the list that 'ip -j link show' prints")
+    try:
+        check_edge(plan, edge)
+    except VoiceopsError as exc:
+        raise AnsibleFilterError("voiceops.firewall.nft_unlisted_interfaces: %s" % exc.message) from exc
+    return unlisted_interfaces(plan, edge, [link["ifname"] for link in links])
+
+
 class FilterModule:
     """voiceops.firewall nftables filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"nft_ruleset": nft_ruleset, "nft_report": nft_report}
+        return {"nft_ruleset": nft_ruleset, "nft_report": nft_report, "nft_unlisted_interfaces": nft_unlisted_interfaces}

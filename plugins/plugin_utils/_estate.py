@@ -66,6 +66,7 @@ class Edge:
     name: str
     zones: dict[str, tuple[str, ...]]  # zone -> interfaces (may be empty: decided by the role)
     addresses: tuple[Network, ...]
+    passthrough: tuple[str, ...] = ()  # interfaces forwarded unfiltered, by declaration
 
 
 @dataclass
@@ -382,6 +383,11 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
         edge_raw = hv.get("voiceops_edge_zones")
         if edge_raw is not None:
             _edge(host, edge_raw, base + ".voiceops_edge_zones", addresses, estate, problems)
+            if host in estate.edges:
+                estate.edges[host].passthrough = tuple(sorted(set(hv.get("voiceops_edge_passthrough", []))))
+        elif hv.get("voiceops_edge_passthrough"):
+            problems.add(base + ".voiceops_edge_passthrough", hv["voiceops_edge_passthrough"],
+                         "only an edge firewall (a host with voiceops_edge_zones) forwards traffic")
         configs = _component_configs(hv.get("voiceops_components") or {}, base + ".voiceops_components", catalog, problems, roles)
         zone = _place(host, apath, base + ".voiceops_zone", hv.get("voiceops_zone"), addresses, estate.zones, problems, None)
         if zone is None:

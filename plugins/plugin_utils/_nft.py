@@ -35,6 +35,7 @@ Shape (see docs/edge.md):
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import functools
 import hashlib
 import ipaddress
@@ -49,7 +50,7 @@ from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table impor
 from ._errors import Problems
 from ._estate import gc_paused
 from ._ports import PortSet, format_ports, is_subset, parse_ports, union
-from ._schema import INVALID, clean, instance_name, interface_name, table_name, zone_name
+from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
 DEFAULT_TABLE = "voiceops"
@@ -565,6 +566,17 @@ def edge_placements(plan: Mapping[str, Any], edge: str) -> Iterator[tuple[Mappin
             yield flow, place
 
 
+def unlisted_interfaces(plan: Mapping[str, Any], edge: str, present: Iterable[str]) -> list[str]:
+    """Interfaces present on the edge that it neither filters (``voiceops_edge_zones``) nor passes
+    on purpose (``voiceops_edge_passthrough``): traffic between them and the managed zones would
+    pass unfiltered and in silence. The loopback interface is not forwarded through."""
+    data = plan["edges"][edge]
+    managed = {i for ifaces in data["zones"].values() for i in ifaces}
+    patterns = data.get("passthrough", [])
+    return sorted({name for name in present if name != "lo" and name not in managed
+                   and not any(fnmatch.fnmatchcase(name, p) for p in patterns)})
+
+
 def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
     """The edge's zones and interfaces, checked: each zone needs its own interface(s)."""
     problems = Problems()
@@ -587,6 +599,12 @@ def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
                 problems.add(path, iface, "interface already belongs to zone %s; each zone needs its own interfaces" % owner[iface])
             owner[iface] = zone
             clean(interface_name, iface, path, problems)
+    for idx, pattern in enumerate(plan["edges"][edge].get("passthrough", [])):
+        path = "hostvars[%r].voiceops_edge_passthrough[%d]" % (edge, idx)
+        if clean(passthrough_name, pattern, path, problems) is not INVALID:
+            taken = sorted(i for i in owner if fnmatch.fnmatchcase(i, pattern))
+            if taken:
+                problems.add(path, pattern, "interface(s) %s belong to zones the edge filters" % ", ".join(taken))
     problems.raise_if_any()
     return {z: list(i) for z, i in zones.items()}
 
@@ -681,6 +699,12 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
         "\tchain forward {",
         "\t\ttype filter hook forward priority filter; policy accept;",
         "\t\tiifname @managed_ifs oifname @managed_ifs jump managed_fwd",
+    ]
+    for iface in plan["edges"][edge].get("passthrough", []):  # declared: passed on purpose, and counted
+        lines += ['\t\tiifname @managed_ifs oifname "%s" counter accept comment "passthrough (voiceops_edge_passthrough)"' % iface,
+                  '\t\tiifname "%s" oifname @managed_ifs counter accept comment "passthrough (voiceops_edge_passthrough)"' % iface]
+        report.rules += 2
+    lines += [
         "\t}",
         "\tchain managed_fwd {",
         "\t\tct state established,related counter accept comment \"replies and related\"",

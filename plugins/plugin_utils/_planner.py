@@ -261,6 +261,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                 "kind": "nftables",
                 "addresses": [str(n.network_address) for n in e.addresses],
                 "zones": {z: list(ifaces) for z, ifaces in sorted(e.zones.items())},
+                "passthrough": list(e.passthrough),
             }
             for e in sorted(estate.edges.values(), key=lambda e: e.name)
         },

@@ -52,6 +52,8 @@ ENTRY_ID = re.compile(r"[a-z][a-z0-9_]{0,62}(?:\.[a-z0-9_]{1,63}){0,3}")
 INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,89}")
 # Linux interface names: at most 15 characters (IFNAMSIZ), no '/', no blank, no quote.
 INTERFACE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
+# An interface that an edge forwards without filtering: a name, or a prefix ending in '*' (veth*).
+PASSTHROUGH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,13}\*?")
 FQDN = re.compile(r"(?=.{1,253}\Z)(?:\*\.)?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
                   r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?")
 # A Windows program a catalog entry names (a file name, not a path: the path is the host's).
@@ -294,6 +296,7 @@ entry_id = name(ENTRY_ID, "an entry id is catalog names joined by dots (for exam
 instance_name = name(INSTANCE_NAME, "a host or endpoint name is letters, digits, '.', '_' and '-', starting with a letter or digit, "
                                     "at most 90 characters")
 interface_name = name(INTERFACE_NAME, "an interface name is letters, digits, '_', '.' and '-', at most 15 characters")
+passthrough_name = name(PASSTHROUGH, "an interface name, or a prefix of one ending in '*' (veth*), at most 15 characters")
 fqdn_name = name(FQDN, "a DNS name (letters, digits, '-', '_' and dots; '*.' may lead), at most 253 characters")
 program_name = name(PROGRAM, "a program file name (letters, digits, space, . _ ( ) + -), not a path")
 table_name = name(TABLE_NAME, "an nftables table name is letters, digits and _, starting with a letter, at most 32 characters")
@@ -369,6 +372,7 @@ HOST_VARS: dict[str, Spec] = {
         (Mapping, mapping_of(zone_name, nullable(list_of(interface_name, "an interface name or a list of them", one_or_list=True), []),
                              "a mapping of zone name to interface(s)")),
     ], "a list of zone names or a mapping of zone name to interface(s)"),
+    "voiceops_edge_passthrough": nullable(list_of(passthrough_name, "an interface name or a list of them", one_or_list=True), []),
     "ansible_host": any_string,
     "ansible_port": port_spec,
     "ansible_connection": any_string,

@@ -218,3 +218,33 @@ def test_every_flow_is_on_exactly_the_edges_that_enforce_it(edge_zone_lists):
         assert on_edge == expected, edge
     unenforced = sum(u["flows"] for u in the_plan["unenforced"])
     assert unenforced == sum(1 for f in the_plan["flows"] if not f["enforced_by"])
+
+
+def test_passthrough_interfaces_are_declared_checked_and_rendered(branch_plan, tmp_path):
+    import copy as _copy
+    import subprocess
+
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import unlisted_interfaces
+
+    assert unlisted_interfaces(branch_plan, "edge02", ["lo", "eth0", "eth1", "eth2", "docker0", "veth1a2b"]) == ["docker0", "veth1a2b"]
+    the_plan = _copy.deepcopy(branch_plan)
+    the_plan["edges"]["edge02"]["passthrough"] = ["docker0", "veth*"]
+    assert unlisted_interfaces(the_plan, "edge02", ["lo", "eth0", "docker0", "veth1a2b", "wg0"]) == ["wg0"]
+    text = render_edge(the_plan, "edge02")[0]
+    assert 'iifname "veth*" oifname @managed_ifs counter accept comment "passthrough (voiceops_edge_passthrough)"' in text
+    path = tmp_path / "edge02.nft"
+    path.write_text(text)
+    if subprocess.run(["which", "nft"], capture_output=True, check=False).returncode == 0:
+        check = subprocess.run(["nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stderr
+    the_plan["edges"]["edge02"]["passthrough"] = ["eth*"]  # would pass a filtered zone's interface
+    with pytest.raises(VoiceopsError, match=r"voiceops_edge_passthrough\[0\]: interface\(s\) eth0, eth1, eth2 belong to zones"):
+        render_edge(the_plan, "edge02")
+
+
+def test_only_an_edge_declares_passthrough():
+    catalog = load_catalog()
+    global_vars, hosts = _estate_vars()
+    hosts["fs01"]["voiceops_edge_passthrough"] = ["docker0"]
+    with pytest.raises(VoiceopsError, match=r"hostvars\['fs01'\].voiceops_edge_passthrough: only an edge firewall"):
+        build_estate(global_vars, hosts, catalog)
