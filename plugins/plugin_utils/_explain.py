@@ -18,7 +18,7 @@ from typing import Any
 
 from ._errors import Problems, VoiceopsError
 from ._ports import PortError, contains, parse_ports, parse_range
-from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
+from ._topology import from_plan as topology_from_plan, hops_of, placements
 
 PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
 
@@ -69,22 +69,6 @@ def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, wh
     addr = ipaddress.ip_address(who["address"])
     nets = end["addresses"] or plan["zones"][flow["%s_zone" % side]]["networks"]
     return any(addr in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == addr.version)
-
-
-def _element_contains(element: Mapping[str, Any], src: str | None, dst: str | None, port: int | None) -> bool:
-    """The element's addresses hold ``src`` (and ``dst``), and its ports (if it has any) hold ``port``."""
-    parts = [p.strip() for p in element["element"].split(" . ")]
-    addrs = [a for a in (src, dst) if a is not None]
-    if len(parts) != len(addrs):
-        return False
-    for text, addr in zip(parts, addrs):
-        net = ipaddress.ip_network(text)
-        ip = ipaddress.ip_address(addr)
-        if net.version != ip.version or ip not in net:
-            return False
-    if port is not None and "ports" in element:
-        return contains(parse_ports(element["ports"]), port)
-    return True
 
 
 def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: Any = None) -> dict[str, Any]:
@@ -141,31 +125,3 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
     result["enforcement"] = ("none" if not verdicts else "deny" if "deny" in verdicts
                              else "permit" if all(v == "permit" for v in verdicts) else "unknown")
     return result
-
-
-def edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
-                 port: int | None, place: Placement) -> dict[str, Any]:
-    to_edge = place.kind == "input"
-    if s["address"] is None or (d["address"] is None and not to_edge):
-        return {"kind": "nftables", "verdict": "unknown", "why": "an end has no address to match"}
-    version = ipaddress.ip_address(s["address"]).version
-    if to_edge:
-        set_name = "in_%s%d" % (protocol, version)
-        chain = "managed_in"
-    else:
-        set_name = "%s__%s_%s%d" % (place.src, place.dst, protocol, version)
-        chain = "fwd_%s__%s" % (place.src, place.dst)
-    # the layers of the set, in the order of their rules: the narrowest (highest suffix) first
-    layers = [set_name]
-    while "%s_%d" % (set_name, len(layers) + 1) in report["trace"]:
-        layers.append("%s_%d" % (set_name, len(layers) + 1))
-    for name in reversed(layers):
-        for element in report["trace"].get(name, []):
-            if _element_contains(element, s["address"], None if to_edge else d["address"], port):
-                found = {"kind": "nftables", "verdict": "permit", "chain": chain, "set": name,
-                         "element": element["element"], "flows": element["flows"]}
-                if "service" in element:
-                    found["service"] = element["service"]
-                return found
-    rule = "voiceops default deny to the edge itself" if to_edge else "voiceops default deny between managed zones"
-    return {"kind": "nftables", "verdict": "deny", "chain": "managed_in" if to_edge else "managed_fwd", "rule": rule}

@@ -49,7 +49,7 @@ from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table impor
 
 from ._errors import Problems
 from ._estate import gc_paused
-from ._ports import PortSet, format_ports, is_subset, parse_ports, union
+from ._ports import PortSet, contains, format_ports, is_subset, parse_ports, union
 from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
@@ -498,11 +498,27 @@ class _SetBuilder:
         return kinds + " : verdict" if self.with_ports else kinds
 
 
+# The names of the table's sets, maps and chains, in one place (explain reads a report by them).
+INPUT_PREFIX = "in"
+
+
+def _pair_prefix(src_zone: str, dst_zone: str) -> str:
+    return "%s__%s" % (src_zone, dst_zone)
+
+
+def _pair_chain(src_zone: str, dst_zone: str) -> str:
+    return "fwd_%s__%s" % (src_zone, dst_zone)
+
+
+def _set_name(prefix: str, proto: str, version: int) -> str:
+    return "%s_%s%d" % (prefix, proto, version)
+
+
 def _builder(builders: dict[tuple[str, int], _SetBuilder], prefix: str, proto: str, version: int,
              with_daddr: bool) -> _SetBuilder:
     key = (proto, version)
     if key not in builders:
-        builders[key] = _SetBuilder("%s_%s%d" % (prefix, proto, version), proto, version, with_daddr, proto in L4)
+        builders[key] = _SetBuilder(_set_name(prefix, proto, version), proto, version, with_daddr, proto in L4)
     return builders[key]
 
 
@@ -626,13 +642,13 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     inp: dict[tuple[str, int], _SetBuilder] = {}
     for flow, place in edge_placements(plan, edge):
         if place.kind == "input":
-            if _add_flow(inp, "in", flow, _end_networks(plan, flow, "src", report), None, report):
+            if _add_flow(inp, INPUT_PREFIX, flow, _end_networks(plan, flow, "src", report), None, report):
                 report.input_flows.append(flow["id"])
             continue
         srcs = _end_networks(plan, flow, "src", report)
         dsts = _end_networks(plan, flow, "dst", report)
         pair = (place.src, place.dst)
-        if _add_flow(fwd[pair], "%s__%s" % pair, flow, srcs, dsts, report):
+        if _add_flow(fwd[pair], _pair_prefix(*pair), flow, srcs, dsts, report):
             report.forward_flows.append(flow["id"])
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):
@@ -666,7 +682,7 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
                 if a != b:
                     vmap.append('"%s" . "%s" : accept' % (a, b))
     for (sz, dz) in sorted(fwd):
-        chain = "fwd_%s__%s" % (sz, dz)
+        chain = _pair_chain(sz, dz)
         for a in zones[sz]:
             for b in zones[dz]:
                 vmap.append('"%s" . "%s" : jump %s' % (a, b, chain))
@@ -736,3 +752,51 @@ def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: b
     report.forward_flows.sort()
     report.input_flows.sort()
     return "\n".join(lines) + "\n", report
+
+
+# --------------------------------------------------------------------------- verdicts (explain)
+
+def _element_contains(element: Mapping[str, Any], src: str | None, dst: str | None, port: int | None) -> bool:
+    """The element's addresses hold ``src`` (and ``dst``), and its ports (if it has any) hold ``port``."""
+    parts = [p.strip() for p in element["element"].split(" . ")]
+    addrs = [a for a in (src, dst) if a is not None]
+    if len(parts) != len(addrs):
+        return False
+    for text, addr in zip(parts, addrs):
+        net = ipaddress.ip_network(text)
+        ip = ipaddress.ip_address(addr)
+        if net.version != ip.version or ip not in net:
+            return False
+    if port is not None and "ports" in element:
+        return contains(parse_ports(element["ports"]), port)
+    return True
+
+
+def edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
+                 port: int | None, place: Placement) -> dict[str, Any]:
+    """The verdict of a rendered table (its report's trace) for one packet at one placement: the
+    set element that permits it, or the default deny that drops it."""
+    to_edge = place.kind == "input"
+    if s["address"] is None or (d["address"] is None and not to_edge):
+        return {"kind": "nftables", "verdict": "unknown", "why": "an end has no address to match"}
+    version = ipaddress.ip_address(s["address"]).version
+    if to_edge:
+        set_name = _set_name(INPUT_PREFIX, protocol, version)
+        chain = "managed_in"
+    else:
+        set_name = _set_name(_pair_prefix(place.src, place.dst), protocol, version)
+        chain = _pair_chain(place.src, place.dst)
+    # the layers of the set, in the order of their rules: the narrowest (highest suffix) first
+    layers = [set_name]
+    while "%s_%d" % (set_name, len(layers) + 1) in report["trace"]:
+        layers.append("%s_%d" % (set_name, len(layers) + 1))
+    for name in reversed(layers):
+        for element in report["trace"].get(name, []):
+            if _element_contains(element, s["address"], None if to_edge else d["address"], port):
+                found = {"kind": "nftables", "verdict": "permit", "chain": chain, "set": name,
+                         "element": element["element"], "flows": element["flows"]}
+                if "service" in element:
+                    found["service"] = element["service"]
+                return found
+    rule = "voiceops default deny to the edge itself" if to_edge else "voiceops default deny between managed zones"
+    return {"kind": "nftables", "verdict": "deny", "chain": "managed_in" if to_edge else "managed_fwd", "rule": rule}

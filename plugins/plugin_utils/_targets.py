@@ -84,7 +84,7 @@ class NftEdge:
 
     def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]:
-        from ._explain import edge_verdict
+        from ._nft import edge_verdict
 
         try:
             _text, report = render_edge(plan, host)
