@@ -105,22 +105,32 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
         "flows": matches,
         "targets": {},
     }
-    # every enforcement point on the way, each answering from its own rendered rules: the edges
-    # in path order (with the zones the packet enters and leaves each by), then the host firewall
-    # of the destination (the target registry, _targets.py)
+    # every enforcement point on the way, in order, each answering from its own rendered rules
+    # (the target registry, _targets.py): the source's host firewall when it blocks outbound
+    # traffic, every edge on the path (with the zones the packet enters and leaves it by), then
+    # the destination's host firewall
     from ._targets import TARGETS, Packet
 
     packet = Packet(s, d, protocol, port_no)
     topology = topology_from_plan(plan)
     edges = plan.get("edges", {})
+
+    def host_firewall(end: Mapping[str, Any], outgoing: bool) -> None:
+        name = end["name"]
+        outbound = plan["instances"].get(name, {}).get("outbound_default", "allow") if name else "allow"
+        if name is None or name in edges or (outgoing and outbound != "block"):
+            return
+        for target in TARGETS.values():
+            if name in target.hosts(plan):
+                result["targets"][name] = target.verdict(plan, name, {"outbound_default": outbound}, packet, None)
+
+    host_firewall(s, True)
     hops = hops_of(plan, topology, s["zone"], d["zone"])
     for place in placements(topology, s["name"] if s["name"] in edges else "", s["zone"],
                             d["name"] if d["name"] in edges else "", d["zone"], hops):
         target = TARGETS[edges[place.edge].get("kind", "nftables")]
         result["targets"][place.edge] = target.verdict(plan, place.edge, {}, packet, place)
-    for kind, target in TARGETS.items():
-        if d["name"] is not None and d["name"] not in edges and d["name"] in target.hosts(plan):
-            result["targets"][d["name"]] = target.verdict(plan, d["name"], {}, packet, None)
+    host_firewall(d, False)
     verdicts = [t.get("verdict", "unknown") for t in result["targets"].values()]
     result["enforcement"] = ("none" if not verdicts else "deny" if "deny" in verdicts
                              else "permit" if all(v == "permit" for v in verdicts) else "unknown")

@@ -22,7 +22,7 @@ from ._estate import build_estate
 from ._lint import apply_accepts, check_accepts, findings, gate
 from ._errors import Problems
 from ._planner import plan
-from ._targets import TARGETS, WINDOWS_SETTINGS, windows_defaults, windows_settings
+from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
 
 # What the plan reads: the play's variables, and per inventory host these.
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
@@ -76,16 +76,14 @@ def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any
     """
     catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
     estate = build_estate(global_vars, host_vars, catalog)
-    the_plan = plan(catalog, estate)
+    defaults = windows_defaults()
+    problems = Problems()
+    windows = {name: windows_settings(name, (role_vars or {}).get(name, {}), defaults, problems)
+               for name, inst in sorted(estate.instances.items()) if inst.kind == "host" and inst.platform == "windows"}
+    problems.raise_if_any()
+    the_plan = plan(catalog, estate, frozenset(h for h, s in windows.items() if s["outbound_default"] == "block"))
     found = apply_accepts(findings(the_plan), check_accepts(global_vars.get("voiceops_lint_accept")))
     fail_on = global_vars.get("voiceops_lint_fail_on", "high")
     blocking = gate(found, fail_on)
-    files = None
-    if render:
-        defaults = windows_defaults()
-        problems = Problems()
-        settings = {"windows": {host: windows_settings(host, (role_vars or {}).get(host, {}), defaults, problems)
-                                for host in TARGETS["windows"].hosts(the_plan)}}
-        problems.raise_if_any()
-        files = _artefacts.render(the_plan, found, fail_on, diagrams, views, settings)
+    files = _artefacts.render(the_plan, found, fail_on, diagrams, views, {"windows": windows}) if render else None
     return Outcome(the_plan, found, fail_on, blocking, files)

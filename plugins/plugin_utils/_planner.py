@@ -180,13 +180,17 @@ def _ports_for(entry: Entry, src_cfg: ComponentConfig, dst_cfg: ComponentConfig)
     return cfg.params.get(entry.param or "")
 
 
-def plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
-    """Compute every flow the estate needs.  Pure: the same input gives the same output."""
+def plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Compute every flow the estate needs.  Pure: the same input gives the same output.
+
+    ``outbound_block``: the Windows hosts whose firewall blocks outbound traffic by default
+    (``windows_firewall_outbound_default: block``); they enforce their outgoing flows too.
+    """
     with gc_paused():
-        return _plan(catalog, estate)
+        return _plan(catalog, estate, outbound_block)
 
 
-def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
+def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> dict[str, Any]:
     index = _role_index(catalog, estate)
     ends = _Ends()
     pair_candidates: dict[tuple[str, str], list[list[int]]] = {}
@@ -232,7 +236,7 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                     continue  # an empty optional port list (e.g. no application ports)
                 flows.append(_flow(entry, catalog, src, src_comp, dst, dst_comp, ports, ends, citations))
     flows.sort(key=lambda f: f["id"])
-    paths, unenforced = _enforcement(estate, flows)
+    paths, unenforced = _enforcement(estate, flows, outbound_block)
     return {
         "schema_version": SCHEMA_VERSION,
         "zones": {
@@ -253,6 +257,8 @@ def _plan(catalog: Catalog, estate: Estate) -> dict[str, Any]:
                 "fqdn": i.fqdn,
                 "components": sorted(i.components),
                 "features": {c: sorted(cfg.features) for c, cfg in sorted(i.components.items()) if cfg.features},
+                **({"outbound_default": "block" if i.name in outbound_block else "allow"}
+                   if i.kind == "host" and i.platform == "windows" else {}),
             }
             for i in sorted(estate.instances.values(), key=lambda i: i.name)
         },
@@ -282,11 +288,13 @@ def _security_checks(catalog: Catalog, estate: Estate) -> list[dict[str, Any]]:
     return [fact.as_dict(name) for name in sorted(used) for fact in catalog.components[name].security if fact.check]
 
 
-def _enforcement(estate: Estate, flows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+def _enforcement(estate: Estate, flows: list[dict[str, Any]],
+                 outbound_block: frozenset[str]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Each flow's enforcement points (``enforced_by``), the paths of the zone pairs, and the pairs nothing enforces.
 
-    A flow is enforced on every edge along its path (``_topology``) and, when its destination is
-    a managed Windows host, by that host's firewall.  The edges a flow crosses depend only on its
+    A flow is enforced on every edge along its path (``_topology``), by the firewall of its
+    destination when that is a managed Windows host, and by its source's when that is a Windows
+    host that blocks outbound traffic.  The edges a flow crosses depend only on its
     zones and on whether an end is an edge itself, so they are worked out once per such key.
     """
     problems = Problems()
@@ -308,7 +316,7 @@ def _enforcement(estate: Estate, flows: list[dict[str, Any]]) -> tuple[dict[str,
             if hops:
                 paths["%s>%s" % (sz, dz)] = [h.as_dict() for h in hops]
             enforced = by_key[key] = sorted({p.edge for p in placements(topology, key[2] or "", sz, key[3] or "", dz, hops)})
-        flow["enforced_by"] = enforced + [dst] if dst in windows else enforced[:]
+        flow["enforced_by"] = enforced + ([dst] if dst in windows else []) + ([src] if src in windows and src in outbound_block else [])
         if not flow["enforced_by"]:
             counts[(sz, dz)] += 1
     problems.raise_if_any()

@@ -11,9 +11,9 @@ routers: traffic may take either, so both get the rules).
 
 What is assumed, and refused (docs/edge.md, "Several edges"):
 
-- Routing is symmetric unless a route says otherwise. Edges filter statefully, so a reply
-  takes the way back through the same edges; a declared route applies to both directions unless
-  the reverse direction is declared too.
+- Routing is symmetric. Edges filter statefully, so a reply must take the way back through the
+  same edges; a declared route applies to both directions, and a declared reverse that is not the
+  same way is refused (asymmetric routing cannot be honoured by stateful edges).
 - An external zone (the internet) is never a transit zone: traffic between two internal zones
   does not leave through one edge and come back in through another. Sites joined over the
   internet by a VPN are joined by the VPN's own zone (a transit zone such as ``wan``).
@@ -83,9 +83,18 @@ class Topology:
         self._paths: dict[tuple[str, str], tuple[Hop, ...] | None] = {}
 
     def check_routes(self, routes: Iterable[Mapping[str, Any]], problems: Problems) -> None:
-        """Every step of a declared route must be joined by an edge."""
+        """Every step of a declared route must be joined by an edge, and the way back must be the
+        same way: stateful edges drop replies that come back through edges the request did not cross."""
+        declared: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
         for idx, route in enumerate(routes):
             zones = (route["from"], *route.get("via", []), route["to"])
+            back = declared.get((zones[-1], zones[0]))
+            if back is not None and tuple(reversed(back[1])) != zones:
+                problems.add("%s[%d]" % (ROUTES, idx), dict(route),
+                             "the way back from %s to %s (%s[%d]: %s) is not this way reversed; edges filter statefully "
+                             "and would drop the replies, so asymmetric routing is refused"
+                             % (zones[-1], zones[0], ROUTES, back[0], " -> ".join(back[1])))
+            declared[(zones[0], zones[-1])] = (idx, zones)
             for a, b in zip(zones, zones[1:]):
                 if (a, b) not in self._joining:
                     problems.add("%s[%d]" % (ROUTES, idx), dict(route),

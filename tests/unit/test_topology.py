@@ -248,3 +248,39 @@ def test_only_an_edge_declares_passthrough():
     hosts["fs01"]["voiceops_edge_passthrough"] = ["docker0"]
     with pytest.raises(VoiceopsError, match=r"hostvars\['fs01'\].voiceops_edge_passthrough: only an edge firewall"):
         build_estate(global_vars, hosts, catalog)
+
+
+def test_asymmetric_routes_are_refused():
+    edges = {"e1": ["a", "x", "y"], "e2": ["x", "b"], "e3": ["y", "b"]}
+    routes = [{"from": "a", "to": "b", "via": ["x"]}, {"from": "b", "to": "a", "via": ["y"]}]
+    problems = Problems()
+    Topology(edges, [], routes).check_routes(routes, problems)
+    assert len(problems.items) == 1 and problems.items[0].startswith(
+        "voiceops_routes[1]: the way back from a to b (voiceops_routes[0]: a -> x -> b) is not this way reversed")
+    same = [{"from": "a", "to": "b", "via": ["x"]}, {"from": "b", "to": "a", "via": ["x"]}]
+    problems = Problems()
+    Topology(edges, [], same).check_routes(same, problems)
+    assert not problems.items
+
+
+def test_a_windows_host_that_blocks_outbound_enforces_its_outgoing_flows():
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
+
+    global_vars, hosts = _estate_vars()
+    hosts["web01"] = {"ansible_host": "10.80.0.20", "voiceops_components": ["speechexec_webaccess"]}
+    role_vars = {"web01": {"windows_firewall_outbound_default": "block"}}
+    the_plan = _pipeline.run(global_vars, hosts, role_vars=role_vars).plan
+    assert the_plan["instances"]["web01"]["outbound_default"] == "block"
+    assert the_plan["instances"]["dc01"]["outbound_default"] == "allow"
+    out = [f for f in the_plan["flows"] if f["src"]["name"] == "web01" and f["dst"]["name"] == "dc01"]
+    assert out and all(f["enforced_by"] == ["edge01", "edge02", "dc01", "web01"] for f in out)
+    flow = next(f for f in out if f["protocol"] == "tcp")
+    port = int(flow["ports"][0].split("-")[0])
+    answer = explain(the_plan, "web01", "dc01", "tcp", port)
+    assert list(answer["targets"]) == ["web01", "edge02", "edge01", "dc01"]  # source firewall first
+    assert answer["targets"]["web01"]["kind"] == "windows" and answer["targets"]["web01"]["rule"].startswith("voiceops-out-")
+    assert answer["enforcement"] == "permit"
+    denied = explain(the_plan, "web01", "dc01", "tcp", 4444)
+    assert denied["targets"]["web01"] == {"kind": "windows", "verdict": "deny", "rule": "outbound default block"}
+    with pytest.raises(VoiceopsError, match=r"hostvars\['web01'\].windows_firewall_outbound_default: must be one of allow, block"):
+        _pipeline.run(global_vars, hosts, role_vars={"web01": {"windows_firewall_outbound_default": "Block!"}})
