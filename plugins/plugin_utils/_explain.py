@@ -131,6 +131,15 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
         target = TARGETS[edges[place.edge].get("kind", "nftables")]
         result["targets"][place.edge] = target.verdict(plan, place.edge, {}, packet, place)
     host_firewall(d, False)
+    # the catalog's word for each point that permits: the citations of the flows its rule carries
+    by_id = {f["id"]: f for f in plan["flows"]}
+    for target in result["targets"].values():
+        ids = target.get("flows")
+        if isinstance(ids, str):  # a Windows rule lists its flows in its description
+            ids = [i.strip() for i in ids.split("Flows: ", 1)[-1].split(",")]
+        if ids:
+            target["citations"] = sorted({(by_id[i]["citation"]["doc"], by_id[i]["citation"]["section"]) for i in ids if i in by_id})
+            target["citations"] = [{"doc": doc, "section": section} for doc, section in target["citations"]]
     verdicts = [t.get("verdict", "unknown") for t in result["targets"].values()]
     result["enforcement"] = ("none" if not verdicts else "deny" if "deny" in verdicts
                              else "permit" if all(v == "permit" for v in verdicts) else "unknown")

@@ -284,3 +284,12 @@ def test_a_windows_host_that_blocks_outbound_enforces_its_outgoing_flows():
     assert denied["targets"]["web01"] == {"kind": "windows", "verdict": "deny", "rule": "outbound default block"}
     with pytest.raises(VoiceopsError, match=r"hostvars\['web01'\].windows_firewall_outbound_default: must be one of allow, block"):
         _pipeline.run(global_vars, hosts, role_vars={"web01": {"windows_firewall_outbound_default": "Block!"}})
+
+
+def test_every_permitting_point_cites_the_catalog(branch_plan):
+    flow = next(f for f in branch_plan["flows"] if f["src"]["name"] == "branch_clients" and f["dst"]["name"] == "dc01"
+                and f["protocol"] == "tcp")
+    answer = explain(branch_plan, "10.80.0.5", "dc01", "tcp", int(flow["ports"][0].split("-")[0]))
+    for name, target in answer["targets"].items():
+        assert target["verdict"] == "permit" and target["citations"], name
+        assert {"doc": flow["citation"]["doc"], "section": flow["citation"]["section"]} in target["citations"]
