@@ -345,8 +345,10 @@ _endpoint = record(ENDPOINT_FIELDS, "an endpoint is a mapping with zone, address
 _listed_endpoint = record(dict(ENDPOINT_FIELDS, name=instance_name), "an endpoint is a mapping with a name",
                           required=("name",))
 _route = record({"from": zone_name, "to": zone_name,
-                 "via": nullable(list_of(zone_name, "a list of zone names", one_or_list=True), [])},
-                "a route is a mapping with from, to and via (the zones between)", required=("from", "to"))
+                 "via": nullable(list_of(zone_name, "a list of zone names", one_or_list=True), []),
+                 "through": nullable(list_of(instance_name, "a list of edge names", one_or_list=True), [])},
+                "a route is a mapping with from, to, via (the zones between) and through (the edges)",
+                required=("from", "to"))
 _lint_accept = record({"id": any_string, "flow": text(), "subject": text(), "reason": text()},
                       "a mapping with id, flow or subject, and reason")
 

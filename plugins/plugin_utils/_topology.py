@@ -74,12 +74,14 @@ class Topology:
                         neighbours.setdefault(a, set()).add(b)
                         self._joining[(a, b)] = self._joining.get((a, b), ()) + (edge,)
         self._neighbours = {zone: sorted(others) for zone, others in neighbours.items()}
-        self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
+        # (from, to) -> the zones of the way, and the edges it goes through (None: every edge that joins)
+        self._routes: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str] | None]] = {}
         for route in routes:
             zones = (route["from"], *route.get("via", []), route["to"])
-            self._routes[(zones[0], zones[-1])] = zones
-        for (a, b), zones in list(self._routes.items()):
-            self._routes.setdefault((b, a), tuple(reversed(zones)))
+            through = frozenset(route["through"]) if route.get("through") else None
+            self._routes[(zones[0], zones[-1])] = (zones, through)
+        for (a, b), (zones, through) in list(self._routes.items()):
+            self._routes.setdefault((b, a), (tuple(reversed(zones)), through))
         self._paths: dict[tuple[str, str], tuple[Hop, ...] | None] = {}
 
     def check_routes(self, routes: Iterable[Mapping[str, Any]], problems: Problems) -> None:
@@ -95,10 +97,17 @@ class Topology:
                              "and would drop the replies, so asymmetric routing is refused"
                              % (zones[-1], zones[0], ROUTES, back[0], " -> ".join(back[1])))
             declared[(zones[0], zones[-1])] = (idx, zones)
+            through = set(route.get("through") or ())
+            for edge in sorted(through - set(self.edge_zones)):
+                problems.add("%s[%d].through" % (ROUTES, idx), edge, "not an edge firewall of the estate")
             for a, b in zip(zones, zones[1:]):
                 if (a, b) not in self._joining:
                     problems.add("%s[%d]" % (ROUTES, idx), dict(route),
                                  "no edge joins zones %s and %s (set voiceops_edge_zones on the edge between them)" % (a, b))
+                elif through and not through & set(self._joining[(a, b)]):
+                    problems.add("%s[%d].through" % (ROUTES, idx), sorted(through),
+                                 "none of these edges joins zones %s and %s (those that do: %s)"
+                                 % (a, b, ", ".join(self._joining[(a, b)])))
 
     def joins(self, edge: str, zone: str) -> bool:
         return zone in self.edge_zones.get(edge, ())
@@ -117,7 +126,7 @@ class Topology:
             return ()
         declared = self._routes.get((src, dst))
         if declared is not None:
-            return self._hops(declared)
+            return self._hops(*declared)
         shortest = self._shortest(src, dst)
         if not shortest:
             return None
@@ -131,8 +140,12 @@ class Topology:
             return None
         return self._hops(shortest[0])
 
-    def _hops(self, zones: tuple[str, ...]) -> tuple[Hop, ...]:
-        return tuple(Hop(a, b, self._joining.get((a, b), ())) for a, b in zip(zones, zones[1:]))
+    def _hops(self, zones: tuple[str, ...], through: frozenset[str] | None = None) -> tuple[Hop, ...]:
+        """The hops along ``zones``; with ``through``, only those edges enforce each hop (a branch
+        whose internet traffic goes through head office, not through another branch's edge that
+        also joins wan and the internet)."""
+        return tuple(Hop(a, b, tuple(e for e in self._joining.get((a, b), ()) if through is None or e in through))
+                     for a, b in zip(zones, zones[1:]))
 
     def _shortest(self, src: str, dst: str, limit: int = 3) -> list[tuple[str, ...]]:
         """Up to ``limit`` shortest zone sequences from ``src`` to ``dst`` (external zones only at the ends)."""

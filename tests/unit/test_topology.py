@@ -293,3 +293,25 @@ def test_every_permitting_point_cites_the_catalog(branch_plan):
     for name, target in answer["targets"].items():
         assert target["verdict"] == "permit" and target["citations"], name
         assert {"doc": flow["citation"]["doc"], "section": flow["citation"]["section"]} in target["citations"]
+
+
+def test_a_route_through_named_edges_keeps_a_parallel_edge_out():
+    """Central breakout: branch_b reaches the internet through head office, not through edge02,
+    which also joins wan and the internet (for its own branch)."""
+    edges = {"edge01": ["clients", "wan", "internet"], "edge02": ["wan", "branch_a", "internet"], "edge03": ["wan", "branch_b"]}
+    plain = Topology(edges, ["internet"])
+    assert plain.path("branch_b", "internet")[1].edges == ("edge01", "edge02")
+    routes = [{"from": "branch_b", "to": "internet", "via": ["wan"], "through": ["edge03", "edge01"]}]
+    topo = Topology(edges, ["internet"], routes)
+    assert topo.path("branch_b", "internet") == (Hop("branch_b", "wan", ("edge03",)), Hop("wan", "internet", ("edge01",)))
+    assert topo.path("internet", "branch_b")[0] == Hop("internet", "wan", ("edge01",))
+    problems = Problems()
+    topo.check_routes(routes, problems)
+    assert not problems.items
+    bad = [{"from": "branch_b", "to": "internet", "via": ["wan"], "through": ["edge03", "edge09"]}]
+    problems = Problems()
+    Topology(edges, ["internet"], bad).check_routes(bad, problems)
+    assert problems.items == [
+        "voiceops_routes[0].through: not an edge firewall of the estate (got 'edge09')",
+        "voiceops_routes[0].through: none of these edges joins zones wan and internet (those that do: edge01, edge02) "
+        "(got ['edge03', 'edge09'])"]
