@@ -75,6 +75,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_audit import compare, normalise
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import TABLE_NAME
 
 
 def main():
@@ -83,12 +84,15 @@ def main():
         supports_check_mode=True,
     )
     table = module.params["table"]
+    if not TABLE_NAME.fullmatch(table):
+        module.fail_json(msg="table: %r is not an nftables table name (letters, digits and _, starting with a letter, "
+                             "at most 32 characters)" % table)
     nft = module.get_bin_path("nft", required=True)
     unshare = module.get_bin_path("unshare", required=True)
     content = module.params["content"]
     if not content.endswith("\n"):
         content += "\n"
-    rc, out, err = module.run_command([unshare, "--net", "sh", "-c", 'nft -f - && nft -j -s list table inet "$1"', "sh", table],
+    rc, out, err = module.run_command([unshare, "--net", "sh", "-c", '"$2" -f - && "$2" -j -s list table inet "$1"', "sh", table, nft],
                                       data=content, binary_data=True)
     if rc != 0:
         module.fail_json(msg="the planned rule set does not load (nft -f in a throw-away namespace)", stderr=err)

@@ -52,7 +52,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import VoiceopsError
-from ._estate import gc_paused
+from ._gc import gc_paused
 from ._lint import junit
 from ._reports import diagrams, matrix_csv, matrix_html, matrix_markdown
 from ._targets import target_files

@@ -40,11 +40,7 @@ def drift_text(item: Mapping[str, Any]) -> str:
     kind, name = item["kind"], item["name"]
     if kind == "element":
         text = "element %s: %s" % (name, _value_text(json.loads(item["item"])))
-        if item.get("detail") and item["status"] != "modified":
-            text += "  (%s)" % item["detail"]
-        elif item["status"] == "modified":
-            text += "  (%s)" % item["detail"]
-        return text
+        return text + ("  (%s)" % item["detail"] if item.get("detail") or item["status"] == "modified" else "")
     if kind == "rule":
         rule = json.loads(item["item"])
         comment = " comment %r" % rule["comment"] if rule.get("comment") else ""

@@ -11,15 +11,14 @@ the value.  The inventory model is described in ``docs/inventory.md``.
 from __future__ import annotations
 
 import difflib
-import gc
 import ipaddress
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._catalog import Catalog
 from ._errors import Problems
+from ._gc import gc_paused
 from ._ports import PortError, PortSet, parse_ports
 from ._schema import GLOBAL_VARS, HOST_VARS, INVALID, clean, instance_name
 
@@ -76,23 +75,6 @@ class Estate:
     instances: dict[str, Instance] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
     routes: list[dict[str, Any]] = field(default_factory=list)  # voiceops_routes, zones checked
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a large acyclic structure.
-
-    The plan of a large estate is hundreds of thousands of small dictionaries and lists, none of
-    them in a reference cycle; without this, the collector walks all of them again and again and
-    takes more time than the planning itself.  Reference counting still frees everything.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _suggest(value: str, choices: list[str]) -> str:

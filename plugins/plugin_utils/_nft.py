@@ -48,7 +48,7 @@ from typing import Any
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import marked_comment
 
 from ._errors import Problems
-from ._estate import gc_paused
+from ._gc import gc_paused
 from ._ports import PortSet, contains, format_ports, is_subset, parse_ports, union
 from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements

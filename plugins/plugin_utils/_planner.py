@@ -17,7 +17,8 @@ from typing import Any
 
 from ._catalog import Catalog, Entry
 from ._errors import Problems
-from ._estate import ComponentConfig, Estate, Instance, gc_paused
+from ._estate import ComponentConfig, Estate, Instance
+from ._gc import gc_paused
 from ._ports import PortSet, format_ports
 from ._topology import Topology, placements
 
@@ -158,17 +159,6 @@ class _Ends:
         if cached is None:
             cached = self._ports[ports] = format_ports(ports)
         return cached[:]
-
-
-def _end(inst: Instance, comp: str) -> dict[str, Any]:
-    return {
-        "name": inst.name,
-        "kind": inst.kind,
-        "zone": inst.zone,
-        "component": comp,
-        "addresses": _address_list(inst),
-        "fqdn": inst.fqdn,
-    }
 
 
 def _ports_for(entry: Entry, src_cfg: ComponentConfig, dst_cfg: ComponentConfig) -> PortSet | None:
@@ -325,14 +315,12 @@ def _enforcement(estate: Estate, flows: list[dict[str, Any]],
 
 
 def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Instance, dst_comp: str,
-          ports: PortSet, ends: _Ends | None = None, citations: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    ends = ends if ends is not None else _Ends()
-    citation = citations.get(entry.id) if citations is not None else None
+          ports: PortSet, ends: _Ends, citations: dict[str, dict[str, str]]) -> dict[str, Any]:
+    citation = citations.get(entry.id)
     if citation is None:
         citation = entry.cite.as_dict()
         citation["title"] = catalog.documents.get(entry.cite.doc, entry.cite.doc)
-        if citations is not None:
-            citations[entry.id] = citation
+        citations[entry.id] = citation
     return {
         "id": "%s:%s>%s" % (entry.id, src.name, dst.name),
         "entry": entry.id,
