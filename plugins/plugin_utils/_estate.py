@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
