@@ -35,6 +35,7 @@ import yaml
 
 from . import _windows
 from ._errors import Problems, VoiceopsError
+from ._json import nice_json
 from ._schema import INVALID, ROLE_VARS, clean
 from ._nft import render_edge
 from ._ports import contains, parse_ports
@@ -77,8 +78,6 @@ class NftEdge:
         return sorted(name for name, edge in plan.get("edges", {}).items() if edge.get("kind", self.kind) == self.kind)
 
     def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]:
-        from ._artefacts import nice_json  # the writer's JSON, byte for byte as to_nice_json gives it
-
         text, report = render_edge(plan, host)
         return {"edge/%s.nft" % host: text, "edge/%s.json" % host: nice_json(report.as_dict())}
 
