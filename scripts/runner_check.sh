@@ -90,7 +90,7 @@ while IFS= read -r rel; do
         head -30 "$work/golden.diff" >&2
         bad "artifacts/plan/plan/$rel differs from tests/golden/example/$rel"
     fi
-done < <(cd "$golden" && find . -type f | sed 's#^\./##' | sort)
+done < <(cd "$golden" && find . -type f ! -name "*.actual" | sed 's#^\./##' | sort)
 if [ -e "$repo_root/runner/artifacts" ]; then
     bad "runner/artifacts exists in the repository (delete it; it is not source)"
 fi

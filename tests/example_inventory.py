@@ -3,6 +3,9 @@
 
 Reads inventories/example (hosts.yml, group_vars, host_vars) with plain YAML, the way Ansible
 would resolve them for this inventory (no Jinja in the variables the plan reads), and plans it.
+
+Tests build their input here, from the inventory, with the planner as it is now; golden files
+(tests/golden/) are only ever compared with OUTPUT (tests/golden_check.py), never read as input.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from conftest import REPO
 
 INVENTORY = REPO / "inventories" / "example"
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints")
+VIEWS = ["speechexec_mobile_service"]  # playbooks/plan.yml's default voiceops_plan_views
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -54,6 +58,22 @@ def example_vars() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         host_vars[host] = hv
     global_vars = {k: copy.deepcopy(group_vars["all"][k]) for k in GLOBAL_VARS if k in group_vars["all"]}
     return global_vars, host_vars
+
+
+def example_outcome(render: bool = False, diagrams: bool = True):
+    """What ``voiceops.firewall.plan`` computes for the example inventory (``_pipeline.run`` with the
+    variables the action passes it): the plan, its lint findings after the accepted ones, and with
+    ``render`` every file of the plan playbook's output except the SVG drawings."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
+
+    all_vars: dict[str, Any] = {}
+    for f in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        all_vars.update(_load(f))
+    global_vars = {k: copy.deepcopy(all_vars[k]) for k in _pipeline.GLOBAL_VARS if k in all_vars}
+    host_vars = example_vars()[1]
+    return _pipeline.run(global_vars, {h: {k: hv[k] for k in _pipeline.HOST_VARS if k in hv} for h, hv in host_vars.items()},
+                         render=render, diagrams=diagrams, views=VIEWS,
+                         role_vars={h: {k: hv[k] for k in _pipeline.ROLE_VARS if k in hv} for h, hv in host_vars.items()})
 
 
 def plan_of(global_vars: dict[str, Any], host_vars: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from example_inventory import example_vars, plan_of
 from test_plan_playbook import ansible_env
 
-GOLDEN_PLAN = REPO / "tests" / "golden" / "example" / "plan.json"
+PLAN = plan_of(*example_vars())  # built from the inventory, not read back from a golden file
 FILTERS = ("zone_flows", "zone_matrix", "merge_ports", "flow_table", "select_flows", "nft_ruleset", "nft_report",
            "port_matrix_markdown", "port_matrix_csv", "port_matrix_html", "communication_diagram", "zone_diagram",
            "diagrams", "lint_junit", "explain", "drift_text", "audit_junit", "audit_drifted")
@@ -22,7 +22,7 @@ FILTERS = ("zone_flows", "zone_matrix", "merge_ports", "flow_table", "select_flo
 def ansible_eval(expression: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Evaluate a Jinja expression with the example plan loaded as the variable ``plan``."""
     vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps({"plan": json.loads(GOLDEN_PLAN.read_text())}))
+    vars_file.write_text(json.dumps({"plan": PLAN}))
     cmd = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "ansible.builtin.debug",
            "-a", "msg={{ %s | to_json }}" % expression, "-e", "@%s" % vars_file]
     env = dict(ansible_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal",

@@ -2,13 +2,9 @@
 """The multi-site example (inventories/multisite): planned for real, and enforced for real.
 
 - its output is pinned by golden files (tests/golden/multisite). On a difference the test shows a
-  unified diff and writes ``<golden file>.actual`` beside the golden file; it never rewrites a
-  golden file. If the change is intended, review the diff and copy the new output by hand:
-
-      .venv/bin/ansible-playbook -i inventories/multisite playbooks/plan.yml -e voiceops_output_dir=/tmp/ms
-      (cd /tmp/ms && find . -type f ! -name '*.svg' -exec cp --parents {} "$OLDPWD/tests/golden/multisite/" \\;)
-      find tests/golden/multisite -name '*.actual' -delete
-
+  unified diff, writes ``<golden file>.actual`` beside the golden file and names the command that
+  accepts it after review (tests/golden_check.py); it never rewrites a golden file. A new output
+  file gets a ``.actual`` with no golden file beside it: review it and copy it the same way.
 - a second run changes nothing, and every edge's rule set passes ``nft -c``;
 - a flow from a branch to head office is in both edges' rule sets, and nothing is unenforced;
 - a lab of two edge namespaces in series (branch B's edge03, then head office's edge01, joined by
@@ -21,7 +17,6 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import subprocess
@@ -33,6 +28,7 @@ import pytest
 import yaml
 
 from conftest import REPO, need_root_and_nft
+from golden_check import assert_files_match_golden, read_outputs
 from test_plan_playbook import playbook
 
 sys.path.insert(0, str(REPO / "tests" / "edge_lab"))
@@ -48,8 +44,7 @@ LAB_TOPOLOGY = REPO / "tests" / "edge_lab" / "multisite_lab.yml"
 
 def _outputs(root: Path) -> list[str]:
     """Every file the plan writes, except the SVG drawings (graphviz's version shows in them)."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                  if p.is_file() and p.suffix != ".svg" and not p.name.endswith(".actual"))
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix != ".svg")
 
 
 @pytest.fixture(scope="module")
@@ -67,21 +62,8 @@ def plan(multisite_run):
 
 def test_plan_matches_golden_files(multisite_run):
     out = multisite_run[0]
-    assert _outputs(out) == _outputs(GOLDEN), "the plan writes other files than tests/golden/multisite holds"
-    problems = []
-    for name in _outputs(GOLDEN):
-        want, got = (GOLDEN / name).read_bytes(), (out / name).read_bytes()
-        actual = GOLDEN / (name + ".actual")
-        if want == got:
-            if actual.exists():
-                actual.unlink()
-            continue
-        actual.write_bytes(got)
-        diff = difflib.unified_diff(want.decode().splitlines(), got.decode().splitlines(),
-                                    "tests/golden/multisite/" + name, "plan output", lineterm="", n=2)
-        problems.append("\n".join(list(diff)[:60]))
-    assert not problems, ("output differs from tests/golden/multisite (new output written beside it as *.actual; if the "
-                          "change is intended, copy it by hand as this module's docstring says):\n" + "\n".join(problems))
+    # every file against tests/golden/multisite, and no golden file (but the SVG drawings) without a file
+    assert_files_match_golden(read_outputs(out, _outputs(out)), GOLDEN, keep=lambda name: not name.endswith(".svg"))
 
 
 def test_second_run_is_identical_and_changes_nothing(multisite_run):

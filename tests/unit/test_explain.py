@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain
 
-PLAN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "example" / "plan.json").read_text())
+from example_inventory import example_outcome
+
+PLAN = example_outcome().plan  # what the planner computes now, never tests/golden/example/plan.json
 
 
 def test_permit_by_name_with_citation_and_edge_element():

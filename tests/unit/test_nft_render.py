@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import shutil
 import subprocess
@@ -14,11 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._artefacts import nice_json
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _elements, _Item, _layers, render_edge, service_chain
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._ports import merge
 
-GOLDEN_PLAN = Path(__file__).resolve().parents[1] / "golden" / "example" / "plan.json"
+from example_inventory import example_outcome
+from golden_check import assert_files_match_golden
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "example"
 
 
 def nft_check(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -34,7 +37,14 @@ def nft_check(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def example_plan():
-    return json.loads(GOLDEN_PLAN.read_text())
+    """The example inventory's plan as the planner computes it now (the golden files are output)."""
+    return example_outcome().plan
+
+
+def test_example_edge_renders_its_golden_files(example_plan):
+    text, report = render_edge(example_plan, "edge01")
+    files = {"edge/edge01.nft": text, "edge/edge01.json": nice_json(report.as_dict())}
+    assert_files_match_golden(files, GOLDEN, keep=lambda name: name.startswith("edge/"))
 
 
 def test_example_edge_passes_nft_check(example_plan, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -17,7 +16,18 @@ import pytest
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _reports
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._views import ViewError
 
-PLAN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "example" / "plan.json").read_text())
+from example_inventory import VIEWS, example_outcome
+from golden_check import assert_files_match_golden
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "example"
+PLAN = example_outcome().plan  # what the planner computes now, never tests/golden/example/plan.json
+
+
+def test_matrix_and_diagrams_are_the_golden_files():
+    files = {"matrix.md": _reports.matrix_markdown(PLAN), "matrix.csv": _reports.matrix_csv(PLAN),
+             "matrix.html": _reports.matrix_html(PLAN)}
+    files.update(("diagrams/%s.dot" % item["name"], item["dot"]) for item in _reports.diagrams(PLAN, VIEWS))
+    assert_files_match_golden(files, GOLDEN, keep=lambda name: name.startswith(("matrix.", "diagrams/")) and not name.endswith(".svg"))
 
 
 def test_csv_rows_are_zone_pairs_by_protocol_with_merged_ports():

@@ -13,14 +13,13 @@ import json
 
 import pytest
 
-from conftest import REPO
 from example_inventory import example_vars, plan_of, role_program_paths
 from windows_fake import FakeWindowsFirewall
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 
-PLAN = json.loads((REPO / "tests" / "golden" / "example" / "plan.json").read_text())
+PLAN = plan_of(*example_vars())  # built from the inventory, not read back from a golden file
 
 # Get-NetFirewallRule | ConvertTo-Json style: numbers for enums, scalars for single values.
 WINRM_AS_WINDOWS_REPORTS_IT = json.loads("""

@@ -3,25 +3,28 @@
 
 Golden files under tests/golden/windows/ pin, per host, the rule set (<host>.rules.json), the
 exact arguments the host module receives for a first apply (<host>.apply.json) and the cmdlet
-calls that apply makes (<host>.apply.ps1). Regenerate with UPDATE_GOLDEN=1 and review git diff.
+calls that apply makes (<host>.apply.ps1). The plan they are rendered from is computed from the
+example inventory by the planner as it is now. On a difference the test writes
+``<golden file>.actual`` beside the golden file and names the command that accepts it after review
+(tests/golden_check.py); it never rewrites a golden file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from conftest import REPO
-from example_inventory import example_vars, role_program_paths
+from example_inventory import example_outcome, example_vars, role_program_paths
+from golden_check import assert_files_match_golden, golden_files
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 
 GOLDEN = REPO / "tests" / "golden" / "windows"
-PLAN = json.loads((REPO / "tests" / "golden" / "example" / "plan.json").read_text())
 HOST_VARS = example_vars()[1]
+PLAN = example_outcome().plan  # what the planner computes now, never tests/golden/example/plan.json
 WINDOWS_HOSTS = w.windows_hosts(PLAN)
 
 # Rule counts per example Windows host (outbound default allow: inbound rules only).
@@ -49,19 +52,18 @@ def test_windows_hosts_of_the_example_are_the_inventory_windows_hosts():
     assert WINDOWS_HOSTS == sorted(EXPECTED_COUNTS)
 
 
+def test_every_golden_file_is_of_an_example_windows_host():
+    assert golden_files(GOLDEN) == sorted("%s.%s" % (host, ext) for host in EXPECTED_COUNTS
+                                          for ext in ("apply.json", "apply.ps1", "rules.json"))
+
+
 @pytest.mark.parametrize("host", sorted(EXPECTED_COUNTS))
 def test_rendered_rules_match_golden_files(host):
     rules = render(host)[0]
     args = first_apply(host)
     files = {"%s.rules.json" % host: _dump(rules), "%s.apply.json" % host: _dump(args),
              "%s.apply.ps1" % host: w.powershell_preview(args)}
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (GOLDEN / name).write_text(text)
-    for name, text in files.items():
-        assert (GOLDEN / name).read_text() == text, (
-            "%s differs from tests/golden/windows/%s; if intended, run with UPDATE_GOLDEN=1 and review git diff" % (name, name))
+    assert_files_match_golden(files, GOLDEN, keep=lambda name: name.split(".", 1)[0] == host)
     assert len(rules) == EXPECTED_COUNTS[host]
     assert args["add"] == [w.module_rule(r) for r in rules]
 
