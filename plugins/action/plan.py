@@ -15,19 +15,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts, _pipeline
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS
-
-# Kept in step with DOCUMENTATION in plugins/modules/plan.py (a unit test compares them).
-ARGUMENT_SPEC: dict[str, Any] = {
-    "hosts": {"type": "list", "elements": "str"},
-    "catalog_paths": {"type": "list", "elements": "path"},
-    "catalog_extra": {"type": "list", "elements": "dict"},
-    "output_dir": {"type": "path"},
-    "diagrams": {"type": "bool", "default": True},
-    "diagram_views": {"type": "list", "elements": "str", "default": ["speechexec_mobile_service"]},
-    "return_plan": {"type": "bool", "default": True},
-}
 
 
 class ActionModule(ActionBase):
@@ -44,9 +34,9 @@ class ActionModule(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        validation = ArgumentSpecValidator(module_argument_spec("plan")).validate(self._task.args)
         if validation.error_messages:
-            result.update(failed=True, msg="voiceops.firewall.plan: " + "; ".join(validation.error_messages))
+            result.update(failed=True, msg="voiceops.firewall.plan: " + "; ".join(error_messages(validation, "voiceops.firewall.plan")))
             return result
         args = validation.validated_parameters
 

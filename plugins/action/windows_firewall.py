@@ -15,10 +15,9 @@ from typing import Any
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import (
-    GROUP,
-    PROFILES,
     ansible_diff,
     apply_args,
     desired_profiles,
@@ -32,20 +31,6 @@ from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import 
 )
 
 HOST_MODULE = "voiceops.firewall.win_firewall_rules"
-
-# Kept in step with DOCUMENTATION in plugins/modules/windows_firewall.py (a unit test compares them).
-ARGUMENT_SPEC: dict[str, Any] = {
-    "plan": {"type": "dict", "required": True},
-    "host": {"type": "str"},
-    "group": {"type": "str", "default": GROUP},
-    "profiles": {"type": "list", "elements": "str", "default": list(PROFILES)},
-    "outbound_default": {"type": "str", "default": "allow", "choices": ["allow", "block"]},
-    "manage_profiles": {"type": "bool", "default": True},
-    "program_paths": {"type": "dict", "default": {}},
-    "purge": {"type": "bool", "default": True},
-    "report_foreign": {"type": "bool", "default": False},
-    "fqdn_remote": {"type": "str", "default": "any", "choices": ["any", "skip"]},
-}
 
 
 class ActionModule(ActionBase):
@@ -61,9 +46,9 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         self._host_calls = 0
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        validation = ArgumentSpecValidator(module_argument_spec("windows_firewall")).validate(self._task.args)
         if validation.error_messages:
-            result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + "; ".join(validation.error_messages))
+            result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + "; ".join(error_messages(validation, "voiceops.firewall.windows_firewall")))
             return result
         args = validation.validated_parameters
         host = args["host"] or task_vars.get("inventory_hostname")

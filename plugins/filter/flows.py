@@ -14,7 +14,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _views
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import FilterArgumentError, as_filter
 
 try:
     import jmespath
@@ -27,12 +27,12 @@ def select_flows(plan: Any, expression: str) -> Any:
     if jmespath is None:
         raise AnsibleFilterError("voiceops.firewall.select_flows needs the Python library jmespath on the controller")
     if not isinstance(expression, str) or not expression:
-        raise AnsibleFilterError("voiceops.firewall.select_flows: expression must be a JMESPath string, got %r" % (expression,))
+        raise FilterArgumentError("expression must be a JMESPath string, got %r" % (expression,))
     flows = _views.flows_of(plan)
     try:
         return jmespath.search(expression, [dict(f) for f in flows])
     except jmespath.exceptions.JMESPathError as exc:
-        raise AnsibleFilterError("voiceops.firewall.select_flows: expression %r: %s" % (expression, exc)) from exc
+        raise FilterArgumentError("expression %r: %s" % (expression, exc)) from exc
 
 
 class FilterModule:

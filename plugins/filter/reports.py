@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ansible.module_utils.datatag import native_type_name
+
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _audit, _explain, _lint, _reports
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._views import ViewError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import filter_arguments
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import FilterArgumentError, as_filter
 
 
 def lint_junit(findings: Any, fail_on: str | None = "high") -> str:
     if not isinstance(findings, list):
-        raise ViewError("the input must be the findings list that voiceops.firewall.plan returns, got %s" % type(findings).__name__)
-    return _lint.junit(findings, fail_on)
+        raise FilterArgumentError("the input must be the findings list that voiceops.firewall.plan returns, got %s"
+                                  % native_type_name(findings))
+    return _lint.junit(findings, filter_arguments("lint_junit", fail_on=fail_on)["fail_on"])
 
 
 class FilterModule:

@@ -15,6 +15,8 @@ import re
 
 # Marks a table as the collection's: the table comment is this, or starts with this and "; ".
 MARKER = "managed by voiceops.firewall"
+# The table the collection owns unless told otherwise.
+DEFAULT_TABLE = "voiceops"
 # nft refuses a comment longer than this many bytes.
 COMMENT_MAX = 128
 # A table name nft takes (its own limit is 32 characters); matched with fullmatch.

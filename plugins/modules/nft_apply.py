@@ -155,9 +155,9 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import COMMENT_MAX, MARKER, TABLE_NAME
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import COMMENT_MAX, DEFAULT_TABLE, MARKER, TABLE_NAME
 
-LEGACY_TABLE = "voiceops"  # written unmarked by versions before the marker; replaced without adopt
+LEGACY_TABLE = DEFAULT_TABLE  # written unmarked by versions before the marker; replaced without adopt
 # The head of a table as nft lists it: a flags line, then the comment; like nft's lexer, a quoted
 # string may span lines and never contains a quote.
 LISTED_HEAD = re.compile(r'table inet (\S+) \{\n((?:\tflags [^\n]*\n)?)(?:\tcomment "([^"]*)"\n)?')

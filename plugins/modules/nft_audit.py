@@ -75,12 +75,12 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_audit import compare, normalise
-from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import TABLE_NAME
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import DEFAULT_TABLE, TABLE_NAME
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={"content": {"type": "str", "required": True}, "table": {"type": "str", "default": "voiceops"}},
+        argument_spec={"content": {"type": "str", "required": True}, "table": {"type": "str", "default": DEFAULT_TABLE}},
         supports_check_mode=True,
     )
     table = module.params["table"]

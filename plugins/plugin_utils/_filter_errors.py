@@ -14,12 +14,16 @@ from ._errors import VoiceopsError
 from ._views import ViewError
 
 
+class FilterArgumentError(ValueError):
+    """Bad input or argument to a filter; the message names the argument (``as_filter`` adds the filter)."""
+
+
 def as_filter(func: Callable[..., Any], name: str) -> Callable[..., Any]:
     """``func`` as the filter ``voiceops.firewall.<name>``: its errors name the filter and the argument."""
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ViewError as exc:
+        except (ViewError, FilterArgumentError) as exc:
             raise AnsibleFilterError("voiceops.firewall.%s: %s" % (name, exc)) from exc
         except VoiceopsError as exc:
             raise AnsibleFilterError("voiceops.firewall.%s: %s" % (name, exc.message)) from exc

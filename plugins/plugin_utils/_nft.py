@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import marked_comment
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import DEFAULT_TABLE, marked_comment
 
 from ._errors import Problems
 from ._gc import gc_paused
@@ -53,7 +53,6 @@ from ._ports import PortSet, contains, format_ports, is_subset, parse_ports, uni
 from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
-DEFAULT_TABLE = "voiceops"
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
 # Flow ids of a planned estate are ASCII names (the schema); a plan read from a file may hold
 # anything, and a quote or a line break must not end an nft comment.

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """The Windows modules' documentation says what their code accepts.
 
-- windows_firewall: the action plugin's argument spec equals the module DOCUMENTATION;
+- windows_firewall: the action plugin validates against the module DOCUMENTATION itself (the spec
+  is derived from it), so a bad argument fails with Ansible's own message before the host is read;
 - win_firewall_rules: every option of the PowerShell spec is documented with the same type,
   default and choices (read from the .ps1 text: there is no PowerShell here to run it);
 - every cmdlet parameter the review preview prints is one the .ps1 passes.
@@ -10,28 +11,86 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+from unittest import mock
 
+import pytest
 import yaml
 
 from conftest import REPO
 
-from ansible_collections.voiceops.firewall.plugins.action.windows_firewall import ARGUMENT_SPEC
+from ansible_collections.voiceops.firewall.plugins.action import windows_firewall as action
 from ansible_collections.voiceops.firewall.plugins.modules import win_firewall_rules as host_doc
 from ansible_collections.voiceops.firewall.plugins.modules import windows_firewall as action_doc
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import module_argument_spec
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 
 PS1 = (REPO / "plugins" / "modules" / "win_firewall_rules.ps1").read_text()
 
 
-def test_action_argument_spec_matches_documentation():
+def test_action_keeps_no_argument_spec_of_its_own():
+    assert not hasattr(action, "ARGUMENT_SPEC")
+
+
+def test_every_documented_option_is_in_the_derived_spec():
     options = yaml.safe_load(action_doc.DOCUMENTATION)["options"]
-    assert sorted(options) == sorted(ARGUMENT_SPEC)
-    for name, spec in ARGUMENT_SPEC.items():
-        assert options[name]["type"] == spec["type"], name
-        assert options[name].get("elements") == spec.get("elements"), name
-        assert options[name].get("default") == spec.get("default"), name
-        assert options[name].get("choices") == spec.get("choices"), name
-        assert bool(options[name].get("required")) == bool(spec.get("required")), name
+    spec = module_argument_spec("windows_firewall")
+    assert sorted(options) == sorted(spec)
+    for name, doc in options.items():
+        assert spec[name]["type"] == doc["type"], name
+        assert spec[name].get("elements") == doc.get("elements"), name
+        assert spec[name].get("default") == doc.get("default"), name
+        assert spec[name].get("choices") == doc.get("choices"), name
+        assert bool(spec[name].get("required")) == bool(doc.get("required")), name
+
+
+def test_documented_defaults_are_the_renderers():
+    spec = module_argument_spec("windows_firewall")
+    assert spec["group"]["default"] == w.GROUP
+    assert spec["profiles"]["default"] == list(w.PROFILES)
+
+
+def run_action(args: dict[str, Any]) -> tuple[dict[str, Any], mock.Mock, mock.Mock]:
+    """voiceops.firewall.windows_firewall's run() as Ansible calls it; rendering stops with an error
+    after the arguments are validated, and the host module is a mock."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.playbook.task import Task
+    from ansible.template import Templar
+
+    task = Task.load({"action": "voiceops.firewall.windows_firewall", "args": args})
+    loader = DataLoader()
+    module = action.ActionModule(task, connection=mock.Mock(), play_context=PlayContext(), loader=loader,
+                                 templar=Templar(loader), shared_loader_obj=None)
+    with mock.patch.object(action, "render_host", side_effect=VoiceopsError("rendering stopped by the test")) as render, \
+            mock.patch.object(action.ActionModule, "_execute_module") as host:
+        return module.run(task_vars={"inventory_hostname": "win01"}), render, host
+
+
+@pytest.mark.parametrize("args,message", [
+    ({}, "missing required arguments: plan"),
+    ({"plan": "not a plan"}, "argument 'plan' is of type str and we were unable to convert to dict"),
+    ({"plan": {}, "outbound_default": "deny"}, "value of outbound_default must be one of: allow, block, got: deny"),
+    ({"plan": {}, "purge": "sometimes"}, "argument 'purge' is of type str and we were unable to convert to bool"),
+    ({"plan": {}, "purgee": True}, "Unsupported parameters for (voiceops.firewall.windows_firewall) module: purgee."),
+])
+def test_bad_arguments_fail_with_ansibles_message_before_the_host_is_read(args, message):
+    result, render, host = run_action(args)
+    assert result["failed"]
+    assert result["msg"].startswith("voiceops.firewall.windows_firewall: ")
+    assert message in result["msg"], result["msg"]
+    render.assert_not_called()
+    host.assert_not_called()
+
+
+def test_the_documented_defaults_reach_the_renderer():
+    result, render, host = run_action({"plan": {"flows": []}})
+    assert result["msg"] == "voiceops.firewall.windows_firewall: rendering stopped by the test"
+    host.assert_not_called()
+    assert render.call_args.args == ({"flows": []}, "win01")
+    assert render.call_args.kwargs == {"program_paths": {}, "profiles": ["Domain", "Private", "Public"],
+                                       "outbound_default": "allow", "fqdn_remote": "any", "group": "voiceops.firewall"}
 
 
 def _ps_options(block: str) -> dict[str, dict]:
