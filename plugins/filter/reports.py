@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to voiceops.firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Report filters: port matrix, communication diagrams, lint output and explain.
+"""Report filters: the port matrix and the communication diagrams (lint, explain and audit have files of their own).
 
 Documentation of each filter is in the YAML file of the same name beside this one.
 """
@@ -11,18 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ansible.module_utils.datatag import native_type_name
-
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _audit, _explain, _lint, _reports
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import filter_arguments
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import FilterArgumentError, as_filter
-
-
-def lint_junit(findings: Any, fail_on: str | None = "high") -> str:
-    if not isinstance(findings, list):
-        raise FilterArgumentError("the input must be the findings list that voiceops.firewall.plan returns, got %s"
-                                  % native_type_name(findings))
-    return _lint.junit(findings, filter_arguments("lint_junit", fail_on=fail_on)["fail_on"])
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _reports
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
 
 
 class FilterModule:
@@ -36,9 +26,4 @@ class FilterModule:
             "communication_diagram": as_filter(_reports.diagram_dot, "communication_diagram"),
             "zone_diagram": as_filter(_reports.zone_diagram_dot, "zone_diagram"),
             "diagrams": as_filter(_reports.diagrams, "diagrams"),
-            "lint_junit": as_filter(lint_junit, "lint_junit"),
-            "explain": as_filter(_explain.explain, "explain"),
-            "drift_text": as_filter(_audit.drift_text, "drift_text"),
-            "audit_junit": as_filter(_audit.junit, "audit_junit"),
-            "audit_drifted": as_filter(_audit.drifted, "audit_drifted"),
         }
