@@ -1,7 +1,7 @@
 # Developer entry points for the voiceops.firewall collection.
 #   make setup   # .venv + runtime requirements + Debian packages + .collections link
 #   make plan    # render the example inventory into output/example/
-#   make test    # unit (+ functional) tests, ansible-test sanity, ansible-lint; non-zero if any fails
+#   make test    # unit (+ functional) tests, mypy, ansible-test sanity, ansible-lint, ...; non-zero if any fails
 #
 # ansible-test sanity runs with ZERO skipped tests. Tools that cannot be installed from Debian
 # or PyPI are handled like this (details in scripts/sanity.sh and docs/development.md):
@@ -24,13 +24,14 @@ INVENTORY ?= inventories/example
 PYTEST_ARGS ?=
 SANITY_ARGS ?=
 LINT_ARGS ?=
+TYPECHECK_ARGS ?=
 TEST_DIRS := $(wildcard tests/unit tests/functional)
 
-.PHONY: help setup setup-test plan test unit sanity lint clean run-unit run-sanity run-lint ecosystem run-ecosystem docs changelog-preview molecule run-molecule bench fuzz
+.PHONY: help setup setup-test plan test unit sanity lint typecheck clean run-unit run-sanity run-lint run-typecheck ecosystem run-ecosystem docs changelog-preview molecule run-molecule bench fuzz
 
 help:
-	@echo "make setup | plan | test | unit | sanity | lint | ecosystem | molecule | docs | bench | clean"
-	@echo "  INVENTORY=$(INVENTORY) PYTEST_ARGS=... SANITY_ARGS=... LINT_ARGS=..."
+	@echo "make setup | plan | test | unit | typecheck | sanity | lint | ecosystem | molecule | docs | bench | clean"
+	@echo "  INVENTORY=$(INVENTORY) PYTEST_ARGS=... TYPECHECK_ARGS=... SANITY_ARGS=... LINT_ARGS=..."
 
 setup:
 	scripts/setup.sh
@@ -44,7 +45,7 @@ plan: setup
 # Run every suite even when an earlier one fails, then fail if any failed.
 test: setup-test
 	@failed=""; \
-	for suite in unit sanity lint ecosystem molecule; do \
+	for suite in unit typecheck sanity lint ecosystem molecule; do \
 	    echo "=== $$suite ==="; \
 	    start=$$(date +%s); \
 	    if $(MAKE) --no-print-directory run-$$suite; then res=passed; else res=FAILED; failed="$$failed $$suite"; fi; \
@@ -62,6 +63,9 @@ sanity: setup-test
 lint: setup-test
 	$(MAKE) --no-print-directory run-lint
 
+typecheck: setup-test
+	$(MAKE) --no-print-directory run-typecheck
+
 run-unit:
 	$(if $(TEST_DIRS),,$(error no tests/unit or tests/functional directory))
 	$(BIN)/python -m pytest $(TEST_DIRS) $(PYTEST_ARGS)
@@ -71,6 +75,10 @@ run-sanity:
 
 run-lint:
 	$(BIN)/ansible-lint $(LINT_ARGS)
+
+# mypy on plugins/plugin_utils with mypy.ini (what is checked and what is not yet: see there).
+run-typecheck:
+	$(BIN)/mypy $(TYPECHECK_ARGS)
 
 # Build the Galaxy artefact and use it from an empty collections path, check the execution
 # environment definition with ansible-builder, and run the plan through ansible-runner.

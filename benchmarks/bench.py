@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 import estate as generator  # noqa: E402
 import verdicts  # noqa: E402
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _nft, _windows  # noqa: E402
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _nft, _nft_sets, _windows  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import load_catalog  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge  # noqa: E402
@@ -65,7 +65,7 @@ def cold_caches() -> None:
     A repeat must not find the previous repeat's work done: the plugins run in a fresh worker
     process per task, so every timed repeat starts cold, as Aerleon's does.
     """
-    for module in (_nft, _windows):
+    for module in (_nft, _nft_sets, _windows):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()

@@ -17,17 +17,16 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import (
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import desired_profiles, render_host
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host import (
     ansible_diff,
     apply_args,
-    desired_profiles,
     diff_profiles,
     diff_rules,
     foreign_openings,
     normalise_profiles,
     normalise_rule,
     powershell_preview,
-    render_host,
 )
 
 HOST_MODULE = "voiceops.firewall.win_firewall_rules"

@@ -54,6 +54,7 @@ from ._errors import VoiceopsError
 from ._gc import gc_paused
 from ._json import nice_json
 from ._lint import junit
+from ._plan_types import Finding, Plan
 from ._reports import diagrams, matrix_csv, matrix_html, matrix_markdown
 from ._targets import target_files
 from ._views import flow_table
@@ -62,7 +63,7 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 
 
-def render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
+def render(plan: Plan, findings: list[Finding], fail_on: str | None,
            with_diagrams: bool = True, views: list[str] | None = None,
            settings: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> dict[str, str]:
     """Every file of the plan: relative path -> text, in the order they are listed.
@@ -74,7 +75,7 @@ def render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str
         return _render(plan, findings, fail_on, with_diagrams, views, settings or {})
 
 
-def _render(plan: Mapping[str, Any], findings: list[dict[str, Any]], fail_on: str | None,
+def _render(plan: Plan, findings: list[Finding], fail_on: str | None,
             with_diagrams: bool, views: list[str] | None,
             settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     files = {"plan.json": nice_json(plan), "flows.md": flow_table(plan)}
@@ -334,7 +335,7 @@ def _read(folders: _Folders, name: str) -> bytes | None:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:

@@ -402,12 +402,12 @@ def _routes(raw: Any, zones: dict[str, Zone], problems: Problems) -> list[dict[s
     out = []
     for idx, route in enumerate(raw):
         path = "voiceops_routes[%d]" % idx
-        named = [("from", route["from"])] + [("via[%d]" % i, z) for i, z in enumerate(route["via"])] + [("to", route["to"])]
+        named = [("from", route["from"])] + [("via[%d]" % i, z) for i, z in enumerate(route.get("via", []))] + [("to", route["to"])]
         unknown = [(key, zone) for key, zone in named if zone not in zones]
         for key, zone in unknown:
             problems.add("%s.%s" % (path, key), zone, "unknown zone" + _suggest(zone, sorted(zones)))
         if not unknown:
-            out.append(route)
+            out.append(dict(route, via=route.get("via", [])))  # the plan always says which zones are between
     return out
 
 

@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import Problems, VoiceopsError
+from ._plan_types import Plan
 from ._ports import PortError, contains, parse_ports, parse_range
 from ._topology import from_plan as topology_from_plan, hops_of, placements
 
 PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
 
 
-def _resolve(plan: Mapping[str, Any], value: Any, arg: str, problems: Problems) -> dict[str, Any] | None:
+def _resolve(plan: Plan, value: Any, arg: str, problems: Problems) -> dict[str, Any] | None:
     """A name (host or endpoint) or an IP address -> {name, address, zone}."""
     if not isinstance(value, str) or not value:
         problems.add(arg, value, "a host or endpoint name, or an IP address")
@@ -60,7 +61,8 @@ def _resolve(plan: Mapping[str, Any], value: Any, arg: str, problems: Problems) 
     return {"name": owners[0] if owners else None, "address": str(addr), "zone": zone}
 
 
-def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, who: Mapping[str, Any], by_name: bool) -> bool:
+def _end_matches(plan: Plan, flow: Mapping[str, Any],  # Mapping: keys are computed from side
+                 side: str, who: Mapping[str, Any], by_name: bool) -> bool:
     end = flow[side]
     if by_name:
         return end["name"] == who["name"]
@@ -71,7 +73,7 @@ def _end_matches(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str, wh
     return any(addr in ipaddress.ip_network(n) for n in nets if ipaddress.ip_network(n).version == addr.version)
 
 
-def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: Any = None) -> dict[str, Any]:
+def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> dict[str, Any]:
     problems = Problems()
     if protocol not in PROTOCOLS:
         problems.add("protocol", protocol, "one of " + ", ".join(PROTOCOLS))
@@ -117,7 +119,8 @@ def explain(plan: Mapping[str, Any], src: Any, dst: Any, protocol: Any, port: An
 
     def host_firewall(end: Mapping[str, Any], outgoing: bool) -> None:
         name = end["name"]
-        outbound = plan["instances"].get(name, {}).get("outbound_default", "allow") if name else "allow"
+        # .get(name, {}) is Instance | {}, which mypy cannot .get from
+        outbound = plan["instances"].get(name, {}).get("outbound_default", "allow") if name else "allow"  # type: ignore[call-overload]
         if name is None or name in edges or (outgoing and outbound != "block"):
             return
         for target in TARGETS.values():

@@ -19,6 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ._errors import Problems
+from ._plan_types import Citation, Finding, Flow, Plan, SecurityCheck, SourceCitation
 from ._ports import count, parse_ports
 from ._schema import GLOBAL_VARS, clean
 
@@ -48,8 +49,8 @@ RULES = {r.id: r for r in (
 )}
 
 
-def _broad_source(flow: Mapping[str, Any], plan: Mapping[str, Any]) -> bool:
-    zone = plan["zones"].get(flow["src_zone"], {})
+def _broad_source(flow: Flow, plan: Plan) -> bool:
+    zone: Mapping[str, Any] = plan["zones"].get(flow["src_zone"], {})
     if not flow["src"]["addresses"]:
         return True
     zone_nets = set(zone.get("networks", []))
@@ -60,26 +61,26 @@ def _broad_source(flow: Mapping[str, Any], plan: Mapping[str, Any]) -> bool:
     return False
 
 
-def _finding(rule: str, flow_id: str | None, subject: str, message: str, cite: Mapping[str, Any] | None) -> dict[str, Any]:
+def _finding(rule: str, flow_id: str | None, subject: str, message: str, cite: Citation | SourceCitation | None) -> Finding:
     return {"id": rule, "severity": RULES[rule].severity, "title": RULES[rule].title, "flow": flow_id,
-            "subject": subject, "message": message, "citation": dict(cite) if cite else None}
+            "subject": subject, "message": message, "citation": dict(cite) if cite else None}  # type: ignore[typeddict-item]  # a copy
 
 
-def _checks(plan: Mapping[str, Any], rule: str) -> list[Mapping[str, Any]]:
+def _checks(plan: Plan, rule: str) -> list[SecurityCheck]:
     return [c for c in plan.get("security_checks", []) if c["check"].get("rule") == rule]
 
 
-def _features(plan: Mapping[str, Any], name: str, component: str) -> list[str]:
+def _features(plan: Mapping[str, Any], name: str, component: str) -> list[str]:  # .get: any name, any plan.json
     return plan["instances"].get(name, {}).get("features", {}).get(component, [])
 
 
-def findings(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def findings(plan: Plan) -> list[Finding]:
     """Every finding of the plan, sorted by id, then subject.
 
     It reads only the plan (``plan.json`` will do): the instances' features, each flow's TLS
     twin, and the catalog's checkable security facts (``security_checks``) are recorded there.
     """
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
     by_name: dict[tuple[str, str, str], list[str]] = {}
     flows = plan["flows"]
     only_from = _checks(plan, "VO102")
@@ -99,7 +100,7 @@ def findings(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
                     ",".join(flow["ports"])), fact["citation"]))
         for fact in needs_feature:
             check = fact["check"]
-            end = flow[check["end"]]
+            end = flow[check["end"]]  # type: ignore[literal-required]  # "src" or "dst"
             if flow["entry"] == check["entry"] and flow["src_zone"] != flow["dst_zone"] and end["component"] == fact["component"] \
                     and check["needs_feature"] not in _features(plan, end["name"], fact["component"]):
                 out.append(_finding("VO104", fid, end["name"], "%s from %s (zone %s) to %s (zone %s) without the %s feature" % (
@@ -108,13 +109,15 @@ def findings(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
         if flow.get("transport") == "plaintext" and flow.get("tls_alternative"):
             out.append(_finding("VO105", fid, flow["dst"]["name"], "%s over %s %s; the TLS twin is %s (set tls_only)" % (
                 flow["service"], flow["protocol"], ",".join(flow["ports"]), flow["tls_alternative"]), cite))
-        if flow["service"] in VOICE_SERVICES and plan["zones"].get(flow["src_zone"], {}).get("external"):
+        # .get(zone, {}) is Zone | {}, which mypy cannot .get from
+        if flow["service"] in VOICE_SERVICES and plan["zones"].get(flow["src_zone"], {}).get("external"):  # type: ignore[call-overload]
             out.append(_finding("VO106", fid, flow["dst"]["name"], "%s from %s (external zone %s) to %s" % (
                 flow["service"], flow["src"]["name"], flow["src_zone"], flow["dst"]["name"]), cite))
         for side in ("src", "dst"):
             end = flow[side]
             if not end["addresses"] and end.get("fqdn"):
-                by_name.setdefault((end["name"], end["fqdn"], flow["%s_zone" % side]), []).append(fid)
+                # fqdn is a str here (checked above); "src_zone" or "dst_zone"
+                by_name.setdefault((end["name"], end["fqdn"], flow["%s_zone" % side]), []).append(fid)  # type: ignore[arg-type,literal-required]
     for (name, fqdn, zone), ids in sorted(by_name.items()):
         out.append(_finding("VO107", None, name, "%s is given only as %s; targets enforce its %d flows as any address in zone %s"
                             % (name, fqdn, len(ids), zone), None))
@@ -128,7 +131,7 @@ def findings(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda f: (f["id"], f["subject"], f["flow"] or ""))
 
 
-def _feature_conflicts(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _feature_conflicts(plan: Plan) -> list[Finding]:
     """VO103: an instance whose component has a feature on that must not meet the ``with`` components."""
     out = []
     flows = plan["flows"]
@@ -166,10 +169,10 @@ def check_accepts(raw: Any) -> list[dict[str, str]]:
     return accepts
 
 
-def apply_accepts(found: list[dict[str, Any]], accepts: list[dict[str, str]]) -> list[dict[str, Any]]:
+def apply_accepts(found: list[Finding], accepts: list[dict[str, str]]) -> list[Finding]:
     out = []
     for finding in found:
-        finding = dict(finding, accepted=None)
+        finding = dict(finding, accepted=None)  # type: ignore[assignment]  # a copy, with "accepted"
         for acc in accepts:
             if acc["id"] != finding["id"]:
                 continue
@@ -183,7 +186,7 @@ def apply_accepts(found: list[dict[str, Any]], accepts: list[dict[str, str]]) ->
     return out
 
 
-def gate(found: list[dict[str, Any]], fail_on: str | None) -> list[dict[str, Any]]:
+def gate(found: list[Finding], fail_on: str | None) -> list[Finding]:
     """Unaccepted findings at or above ``fail_on`` (None or 'never': none)."""
     if fail_on in (None, "", "never"):
         return []
@@ -195,7 +198,7 @@ def gate(found: list[dict[str, Any]], fail_on: str | None) -> list[dict[str, Any
     return [f for f in found if not f["accepted"] and SEVERITIES.index(f["severity"]) >= floor]
 
 
-def junit(found: list[dict[str, Any]], fail_on: str | None) -> str:
+def junit(found: list[Finding], fail_on: str | None) -> str:
     """JUnit XML: one test case per finding; failing ones fail, accepted or below the gate are skipped."""
     failing = {id(f) for f in gate(found, fail_on)}
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',

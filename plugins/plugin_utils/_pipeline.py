@@ -21,6 +21,7 @@ from ._catalog import load_catalog
 from ._estate import build_estate
 from ._lint import apply_accepts, check_accepts, findings, gate
 from ._errors import Problems
+from ._plan_types import Finding, Plan
 from ._planner import plan
 from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
 
@@ -59,10 +60,10 @@ def unknown_variables(names_by_host: Mapping[str, Iterable[str]]) -> list[str]:
 
 @dataclass
 class Outcome:
-    plan: dict[str, Any]
-    findings: list[dict[str, Any]]
+    plan: Plan
+    findings: list[Finding]  # after apply_accepts: every finding has "accepted"
     fail_on: Any
-    blocking: list[dict[str, Any]]
+    blocking: list[Finding]
     files: dict[str, str] | None  # relative path -> text; None when no files were asked for
 
 

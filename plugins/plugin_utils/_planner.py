@@ -13,12 +13,12 @@ The plan's JSON schema is described in ``docs/plan-schema.md``.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from ._catalog import Catalog, Entry
 from ._errors import Problems
 from ._estate import ComponentConfig, Estate, Instance
 from ._gc import gc_paused
+from ._plan_types import End, Flow, Hop, Plan, SecurityCheck, Summary, Unenforced
 from ._ports import PortSet, format_ports
 from ._topology import Topology, placements
 
@@ -146,7 +146,7 @@ class _Ends:
             cached = self._addresses[inst.name] = _address_list(inst)
         return list(cached)
 
-    def end(self, inst: Instance, comp: str) -> dict[str, Any]:
+    def end(self, inst: Instance, comp: str) -> End:
         key = (inst.name, comp)
         cached = self._ends.get(key)
         if cached is None:
@@ -170,7 +170,7 @@ def _ports_for(entry: Entry, src_cfg: ComponentConfig, dst_cfg: ComponentConfig)
     return cfg.params.get(entry.param or "")
 
 
-def plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> dict[str, Any]:
+def plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> Plan:
     """Compute every flow the estate needs.  Pure: the same input gives the same output.
 
     ``outbound_block``: the Windows hosts whose firewall blocks outbound traffic by default
@@ -180,12 +180,12 @@ def plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = froz
         return _plan(catalog, estate, outbound_block)
 
 
-def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = frozenset()) -> Plan:
     index = _role_index(catalog, estate)
     ends = _Ends()
     pair_candidates: dict[tuple[str, str], list[list[int]]] = {}
     citations: dict[str, dict[str, str]] = {}
-    flows: list[dict[str, Any]] = []
+    flows: list[Flow] = []
     warnings: set[str] = set()
     for entry_id in sorted(catalog.entries):
         entry = catalog.entries[entry_id]
@@ -247,8 +247,9 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
                 "fqdn": i.fqdn,
                 "components": sorted(i.components),
                 "features": {c: sorted(cfg.features) for c, cfg in sorted(i.components.items()) if cfg.features},
-                **({"outbound_default": "block" if i.name in outbound_block else "allow"}
-                   if i.kind == "host" and i.platform == "windows" else {}),
+                # mypy checks each branch of the unpacked conditional as a whole Instance (typeddict-item)
+                **({"outbound_default": "block" if i.name in outbound_block else "allow"}  # type: ignore[typeddict-item]
+                   if i.kind == "host" and i.platform == "windows" else {}),  # type: ignore[typeddict-item]
             }
             for i in sorted(estate.instances.values(), key=lambda i: i.name)
         },
@@ -261,7 +262,7 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
             }
             for e in sorted(estate.edges.values(), key=lambda e: e.name)
         },
-        "routes": [dict(r) for r in estate.routes],
+        "routes": [dict(r) for r in estate.routes],  # type: ignore[misc]  # _estate: dict[str, Any], schema-checked Routes
         "paths": paths,
         "unenforced": unenforced,
         "security_checks": _security_checks(catalog, estate),
@@ -271,15 +272,16 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
     }
 
 
-def _security_checks(catalog: Catalog, estate: Estate) -> list[dict[str, Any]]:
+def _security_checks(catalog: Catalog, estate: Estate) -> list[SecurityCheck]:
     """The catalog's checkable security facts of the components in the estate, so that the lint
     needs nothing but the plan."""
     used = {c for inst in estate.instances.values() for c in inst.components}
-    return [fact.as_dict(name) for name in sorted(used) for fact in catalog.components[name].security if fact.check]
+    # _catalog's SecurityFact.as_dict is typed dict[str, Any]; its keys are those of SecurityCheck
+    return [fact.as_dict(name) for name in sorted(used) for fact in catalog.components[name].security if fact.check]  # type: ignore[misc]
 
 
-def _enforcement(estate: Estate, flows: list[dict[str, Any]],
-                 outbound_block: frozenset[str]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+def _enforcement(estate: Estate, flows: list[Flow],
+                 outbound_block: frozenset[str]) -> tuple[dict[str, list[Hop]], list[Unenforced]]:
     """Each flow's enforcement points (``enforced_by``), the paths of the zone pairs, and the pairs nothing enforces.
 
     A flow is enforced on every edge along its path (``_topology``), by the firewall of its
@@ -294,7 +296,7 @@ def _enforcement(estate: Estate, flows: list[dict[str, Any]],
     edges = estate.edges
     windows = {name for name, inst in estate.instances.items() if inst.kind == "host" and inst.platform == "windows"}
     by_key: dict[tuple[str, str, str | None, str | None], list[str]] = {}
-    paths: dict[str, list[dict[str, Any]]] = {}
+    paths: dict[str, list[Hop]] = {}
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for flow in flows:
         sz, dz = flow["src_zone"], flow["dst_zone"]
@@ -310,18 +312,18 @@ def _enforcement(estate: Estate, flows: list[dict[str, Any]],
         if not flow["enforced_by"]:
             counts[(sz, dz)] += 1
     problems.raise_if_any()
-    unenforced = [{"src_zone": sz, "dst_zone": dz, "flows": n} for (sz, dz), n in sorted(counts.items())]
+    unenforced: list[Unenforced] = [{"src_zone": sz, "dst_zone": dz, "flows": n} for (sz, dz), n in sorted(counts.items())]
     return dict(sorted(paths.items())), unenforced
 
 
 def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Instance, dst_comp: str,
-          ports: PortSet, ends: _Ends, citations: dict[str, dict[str, str]]) -> dict[str, Any]:
+          ports: PortSet, ends: _Ends, citations: dict[str, dict[str, str]]) -> Flow:
     citation = citations.get(entry.id)
     if citation is None:
         citation = entry.cite.as_dict()
         citation["title"] = catalog.documents.get(entry.cite.doc, entry.cite.doc)
         citations[entry.id] = citation
-    return {
+    return {  # type: ignore[typeddict-item]  # no "enforced_by" yet: _enforcement sets it on every flow
         "id": "%s:%s>%s" % (entry.id, src.name, dst.name),
         "entry": entry.id,
         "product": entry.product,
@@ -343,7 +345,7 @@ def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Ins
     }
 
 
-def _summary(flows: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(flows: list[Flow]) -> Summary:
     by_product: dict[str, int] = defaultdict(int)
     pairs: set[tuple[str, str]] = set()
     for flow in flows:

@@ -4,6 +4,8 @@
 """Reports derived from a plan: port matrix (Markdown, CSV, HTML) and Graphviz diagrams (internal API).
 
 Pure functions of the plan; deterministic text, so reports diff cleanly in review.
+Like ``_views``, the plan arguments stay ``Any`` (the filters pass what the playbook gives);
+the flows come typed (``list[Flow]``) from ``_views.flows_of``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from ._plan_types import Flow
 from ._views import ViewError, flows_of, md_cell, zone_matrix
 
 PROTO_ORDER = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
@@ -71,7 +74,7 @@ def matrix_csv(plan: Any) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["src_zone", "dst_zone", "protocol", "ports", "flows", "services"])
-    cells: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    cells: dict[tuple[str, str, str], list[Flow]] = defaultdict(list)
     for flow in flows_of(plan):
         cells[(flow["src_zone"], flow["dst_zone"], flow["protocol"])].append(flow)
     matrix = zone_matrix(plan)
@@ -149,7 +152,7 @@ def _dot_id(text: str) -> str:
     return '"%s"' % text.replace('"', '\\"')
 
 
-def _label(flows: list[Mapping[str, Any]], limit: int = 4) -> str:
+def _label(flows: list[Flow], limit: int = 4) -> str:
     by_service: dict[str, set[str]] = defaultdict(set)
     for flow in flows:
         key = flow["service"]
@@ -179,7 +182,7 @@ def diagram_dot(plan: Any, product: str | None = None, title: str | None = None,
     if product is not None and not flows:
         raise ViewError("product %r has no flows in this plan (products: %s)" % (
             product, ", ".join(sorted({f["product"] for f in flows_of(plan)}))))
-    pairs: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    pairs: dict[tuple[str, str], list[Flow]] = defaultdict(list)
     for flow in flows:
         pairs[(flow["src"]["name"], flow["dst"]["name"])].append(flow)
     used = sorted({n for pair in pairs for n in pair})
@@ -225,7 +228,7 @@ def zone_diagram_dot(plan: Any, title: str = "Estate overview: zones and the ser
     if not isinstance(plan, Mapping) or "instances" not in plan:
         raise ViewError("plan must be a plan with 'instances' (as voiceops.firewall.plan returns it)")
     flows = flows_of(plan)
-    pairs: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    pairs: dict[tuple[str, str], list[Flow]] = defaultdict(list)
     for flow in flows:
         if flow["src_zone"] != flow["dst_zone"]:
             pairs[(flow["src_zone"], flow["dst_zone"])].append(flow)

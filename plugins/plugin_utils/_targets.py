@@ -38,6 +38,7 @@ from ._errors import Problems, VoiceopsError
 from ._json import nice_json
 from ._schema import INVALID, ROLE_VARS, clean
 from ._nft import render_edge
+from ._plan_types import Plan
 from ._ports import contains, parse_ports
 from ._topology import Placement
 
@@ -56,11 +57,11 @@ class Target(Protocol):
     kind: str
     drift_check: str
 
-    def hosts(self, plan: Mapping[str, Any]) -> list[str]: ...
+    def hosts(self, plan: Plan) -> list[str]: ...
 
-    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]: ...
+    def files(self, plan: Plan, host: str, settings: Mapping[str, Any]) -> dict[str, str]: ...
 
-    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+    def verdict(self, plan: Plan, host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]: ...
 
 
@@ -74,21 +75,22 @@ class NftEdge:
     kind = "nftables"
     drift_check = "voiceops.firewall.nft_audit"
 
-    def hosts(self, plan: Mapping[str, Any]) -> list[str]:
+    def hosts(self, plan: Plan) -> list[str]:
         return sorted(name for name, edge in plan.get("edges", {}).items() if edge.get("kind", self.kind) == self.kind)
 
-    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]:
+    def files(self, plan: Plan, host: str, settings: Mapping[str, Any]) -> dict[str, str]:
         text, report = render_edge(plan, host)
         return {"edge/%s.nft" % host: text, "edge/%s.json" % host: nice_json(report.as_dict())}
 
-    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+    def verdict(self, plan: Plan, host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]:
-        from ._nft import edge_verdict
+        from ._nft_verdict import edge_verdict
 
         try:
             _text, report = render_edge(plan, host)
         except Exception as exc:  # noqa: BLE001 - report what the target cannot render
             return {"kind": self.kind, "error": str(exc)}
+        # explain passes a Placement for every edge (None only to host targets); edge_verdict's annotation says so
         return edge_verdict(report.as_dict(), packet.src, packet.dst, packet.protocol, packet.port, placement)
 
 
@@ -131,10 +133,10 @@ class WindowsHost:
     kind = "windows"
     drift_check = "voiceops.firewall.windows_firewall (check mode)"
 
-    def hosts(self, plan: Mapping[str, Any]) -> list[str]:
+    def hosts(self, plan: Plan) -> list[str]:
         return _windows.windows_hosts(plan)
 
-    def _rules(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any],
+    def _rules(self, plan: Plan, host: str, settings: Mapping[str, Any],
                any_path: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
         paths = settings.get("program_paths") or {}
         if any_path:  # a verdict does not depend on where a program is installed
@@ -144,7 +146,7 @@ class WindowsHost:
                                     outbound_default=settings.get("outbound_default", "allow"),
                                     fqdn_remote=settings.get("fqdn_remote", "any"), group=settings.get("group", _windows.GROUP))
 
-    def files(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any]) -> dict[str, str]:
+    def files(self, plan: Plan, host: str, settings: Mapping[str, Any]) -> dict[str, str]:
         try:
             rules, warnings = self._rules(plan, host, settings)
         except VoiceopsError as exc:  # its settings are the host's variables: say whose
@@ -156,7 +158,7 @@ class WindowsHost:
                                                       settings.get("outbound_default", "allow"))}
         return {"windows/%s.json" % host: _json(data), "windows/%s.md" % host: _windows.rules_markdown(host, group, rules, warnings)}
 
-    def verdict(self, plan: Mapping[str, Any], host: str, settings: Mapping[str, Any], packet: Packet,
+    def verdict(self, plan: Plan, host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]:
         try:
             rules, _warnings = self._rules(plan, host, settings, any_path=True)
@@ -203,7 +205,7 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def target_files(plan: Mapping[str, Any], settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+def target_files(plan: Plan, settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
     """Every target's files for every host it enforces on, in registry and host order."""
     files: dict[str, str] = {}
     for kind, target in TARGETS.items():

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import Problems
+from ._plan_types import Hop as HopDict
 
 ROUTES = "voiceops_routes"
 
@@ -44,7 +45,7 @@ class Hop:
     dst: str
     edges: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> HopDict:
         return {"from": self.src, "to": self.dst, "edges": list(self.edges)}
 
 
@@ -209,6 +210,8 @@ def placements(topology: Topology, src_name: str, src_zone: str, dst_name: str, 
     return out
 
 
+# from_plan and hops_of take Mapping[str, Any], not _plan_types.Plan: they read plans that may lack
+# a key (.get: a plan.json from before schema 2, a plan a test trimmed), and _nft (not typed yet) calls them.
 def from_plan(plan: Mapping[str, Any]) -> Topology:
     """The topology as a plan records it (its edges, zones and routes)."""
     edges = {name: list(data.get("zones", {})) for name, data in plan.get("edges", {}).items()}

@@ -5,6 +5,10 @@
 
 These are pure functions over the plan dictionary (as the planner returns it, or
 as read back from ``plan.json``), so filters, reports and tests share them.
+
+Types: the filters hand these functions whatever the playbook passes (a plan, or a list of flows
+such as ``zone_flows`` returns), so the plan arguments stay ``Any`` and :func:`flows_of` is the
+edge: it checks the argument and returns it as ``list[Flow]`` (``_plan_types``), which the rest reads.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._plan_types import End, Flow
 from ._ports import format_ports, parse_ports, union
 
 
@@ -20,7 +25,7 @@ class ViewError(ValueError):
     """Bad argument to a view; the message names the argument."""
 
 
-def flows_of(plan_or_flows: Any, argument: str = "plan") -> list[Mapping[str, Any]]:
+def flows_of(plan_or_flows: Any, argument: str = "plan") -> list[Flow]:
     if isinstance(plan_or_flows, Mapping) and "flows" in plan_or_flows:
         flows = plan_or_flows["flows"]
     else:
@@ -31,7 +36,7 @@ def flows_of(plan_or_flows: Any, argument: str = "plan") -> list[Mapping[str, An
 
 
 def zone_flows(plan: Any, src_zone: str | None = None, dst_zone: str | None = None,
-               cross_zone_only: bool = False) -> list[Mapping[str, Any]]:
+               cross_zone_only: bool = False) -> list[Flow]:
     """Flows from ``src_zone`` to ``dst_zone`` (None: any zone), in plan order."""
     flows = flows_of(plan)
     zones = plan.get("zones") if isinstance(plan, Mapping) else None
@@ -61,7 +66,7 @@ def merge_ports(ports: Iterable[Any]) -> list[str]:
     return format_ports(union(*sets))
 
 
-def port_sets(flows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def port_sets(flows: Iterable[Flow]) -> dict[str, list[str]]:
     """Per protocol, the merged destination ports of ``flows``; portless protocols map to []."""
     by_proto: dict[str, list[Any]] = defaultdict(list)
     for flow in flows:
@@ -71,7 +76,7 @@ def port_sets(flows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
 
 def zone_matrix(plan: Any) -> dict[str, dict[str, dict[str, Any]]]:
     """``{src_zone: {dst_zone: {"flows": n, "ports": {proto: [merged ports]}, "services": [...]}}}``."""
-    cells: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    cells: dict[tuple[str, str], list[Flow]] = defaultdict(list)
     for flow in flows_of(plan):
         cells[(flow["src_zone"], flow["dst_zone"])].append(flow)
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
@@ -85,15 +90,15 @@ def zone_matrix(plan: Any) -> dict[str, dict[str, dict[str, Any]]]:
     return matrix
 
 
-def _ports_text(flow: Mapping[str, Any]) -> str:
+def _ports_text(flow: Flow) -> str:
     return ",".join(flow["ports"]) if flow["ports"] else "-"
 
 
-def _end_text(end: Mapping[str, Any]) -> str:
+def _end_text(end: End) -> str:
     return end["name"]
 
 
-def _row_key(flow: Mapping[str, Any]) -> tuple[Any, ...]:
+def _row_key(flow: Flow) -> tuple[Any, ...]:
     first = parse_ports(flow["ports"])[0][0] if flow["ports"] else 0
     return (flow["src"]["name"], flow["dst"]["name"], flow["protocol"], first, flow["id"])
 
@@ -112,7 +117,7 @@ def flow_table(plan: Any) -> str:
         lines.append("%d flows between %d zone pairs (%d cross a zone boundary)."
                      % (summary["flows"], summary["zone_pairs"], summary["cross_zone_flows"]))
         lines.append("")
-    by_pair: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    by_pair: dict[tuple[str, str], list[Flow]] = defaultdict(list)
     for flow in flows:
         by_pair[(flow["src_zone"], flow["dst_zone"])].append(flow)
     for src_zone, dst_zone in sorted(by_pair):

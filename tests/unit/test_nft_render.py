@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._artefacts import nice_json
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _elements, _Item, _layers, render_edge, service_chain
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge, service_chain
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft_sets import _elements, _Item, _layers
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._ports import merge
 
 from example_inventory import example_outcome
@@ -301,7 +302,7 @@ def test_input_filter_without_management_is_refused():
                      "\u0661.2.3.4", "1.2.3.4/\u0662\u0664", "1.2.3.4/+8"])))
 def test_address_parsing_and_formatting_agree_with_ipaddress(text):
     """The renderer reads plain IPv4 itself: it must accept, reject and print exactly as ipaddress does."""
-    from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import _fmt_cidr, _parse_net
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft_sets import _fmt_cidr, _parse_net
     try:
         expected = ipaddress.ip_network(text)
     except ValueError:

@@ -17,7 +17,8 @@ from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import Problems, VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import _check_overlaps, Zone, build_estate
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import _ps_quote, render_host
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import render_host
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host import _ps_quote
 
 from example_inventory import example_vars, plan_of, role_program_paths
 

@@ -315,3 +315,11 @@ def test_a_route_through_named_edges_keeps_a_parallel_edge_out():
         "voiceops_routes[0].through: not an edge firewall of the estate (got 'edge09')",
         "voiceops_routes[0].through: none of these edges joins zones wan and internet (those that do: edge01, edge02) "
         "(got ['edge03', 'edge09'])"]
+
+
+def test_a_route_without_via_joins_two_zones_directly():
+    catalog = load_catalog()
+    global_vars, hosts = _estate_vars()
+    global_vars["voiceops_routes"] = [{"from": "speech", "to": "infra"}]
+    the_plan = plan(catalog, build_estate(global_vars, hosts, catalog))
+    assert the_plan["routes"] == [{"from": "speech", "to": "infra", "via": []}]

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan's shape as types: what ``_planner.plan`` returns and every later stage reads (internal API).
+
+The plan is plain JSON-like data (it is written as ``plan.json`` and read back by the filters),
+so its parts are ``TypedDict`` s, not classes: a reader and a type checker (``make typecheck``)
+see which keys each stage consumes, and nothing changes at run time. ``docs/plan-schema.md``
+describes the same keys in prose; ``tests/unit/test_plan_types.py`` checks that the example plan
+has exactly the keys declared here (required and ``NotRequired``), so the two cannot drift apart.
+
+Keys that are Python keywords (``from`` in routes and hops) need the functional ``TypedDict``
+syntax.
+
+No ``from __future__ import annotations`` here, unlike the other modules: with string
+annotations Python 3.11 cannot see ``NotRequired`` at run time and would list every key in
+``__required_keys__``, which the drift test reads.
+"""
+
+from typing import NotRequired, TypedDict
+
+
+class SourceCitation(TypedDict):
+    """A catalog citation: the vendor document (file name), its section; ``via`` a further guide it points to."""
+
+    doc: str
+    section: str
+    via: NotRequired[str]
+
+
+class Citation(SourceCitation):
+    """A flow's citation: the catalog citation and the document's ``title``."""
+
+    title: str
+
+
+class End(TypedDict):
+    """One end of a flow (``src`` or ``dst``): an inventory host or an endpoint, and its component."""
+
+    name: str
+    kind: str  # "host" or "endpoint"
+    zone: str
+    component: str
+    addresses: list[str]  # "10.0.0.1" or "10.0.0.0/24"; empty when the end is given by fqdn
+    fqdn: str | None
+
+
+class Flow(TypedDict):
+    """One catalog entry between two instances (docs/plan-schema.md, "A flow")."""
+
+    id: str  # "<entry>:<src>><dst>"
+    entry: str
+    product: str
+    service: str
+    purpose: str
+    src: End
+    dst: End
+    src_zone: str
+    dst_zone: str
+    protocol: str  # tcp, udp, icmp, gre or esp
+    ports: list[str]  # merged and sorted ("5060", "9100-9101"); empty for portless protocols
+    program: str | None
+    feature: str | None
+    transport: str | None  # plaintext, tls, encrypted
+    tls_alternative: str | None
+    replies_only: bool
+    condition: str | None
+    citation: Citation
+    enforced_by: list[str]  # set by the planner's enforcement step; empty: nothing the plan manages enforces it
+
+
+class Zone(TypedDict):
+    networks: list[str]
+    external: bool
+    description: str | None
+
+
+class Instance(TypedDict):
+    """An inventory host or an endpoint of the estate."""
+
+    kind: str  # "host" or "endpoint"
+    zone: str
+    platform: str | None
+    addresses: list[str]
+    fqdn: str | None
+    components: list[str]
+    features: dict[str, list[str]]  # component -> features that are on (only components with any)
+    outbound_default: NotRequired[str]  # managed Windows hosts only: "allow" or "block"
+
+
+class Edge(TypedDict):
+    """An edge firewall: the target that enforces on it, its addresses, zone -> interfaces."""
+
+    kind: str  # "nftables"
+    addresses: list[str]
+    zones: dict[str, list[str]]
+    passthrough: list[str]
+
+
+# voiceops_routes as given (``from`` is a keyword, hence the functional syntax).
+Route = TypedDict("Route", {
+    "from": str,
+    "to": str,
+    "via": list[str],
+    "through": NotRequired[list[str]],
+})
+
+# One step of a zone pair's path: from one zone to the next through every edge that joins both.
+Hop = TypedDict("Hop", {"from": str, "to": str, "edges": list[str]})
+
+
+class Unenforced(TypedDict):
+    src_zone: str
+    dst_zone: str
+    flows: int
+
+
+# What a security fact checks (``security_checks[].check``): ``rule`` and the keys that rule reads
+# (``with`` is a keyword, hence the functional syntax).
+Check = TypedDict("Check", {
+    "rule": str,  # VO102, VO103 or VO104
+    "only_from": NotRequired[list[str]],  # VO102: the components that may reach it
+    "feature": NotRequired[str],  # VO103: the feature that must be off ...
+    "with": NotRequired[list[str]],  # VO103: ... with these components
+    "entry": NotRequired[str],  # VO104: the catalog entry
+    "needs_feature": NotRequired[str],  # VO104: the feature it needs across zones ...
+    "end": NotRequired[str],  # VO104: ... on this end ("src" or "dst")
+})
+
+
+class SecurityCheck(TypedDict):
+    """A catalog security fact of a component in the estate, recorded so that the lint reads only the plan."""
+
+    id: str
+    component: str
+    check: Check
+    citation: SourceCitation
+
+
+class Summary(TypedDict):
+    flows: int
+    flows_by_product: dict[str, int]
+    zone_pairs: int
+    cross_zone_flows: int
+
+
+class Plan(TypedDict):
+    """What ``_planner.plan`` returns and ``plan.json`` holds (schema version 2)."""
+
+    schema_version: int
+    zones: dict[str, Zone]
+    management_networks: list[str]
+    instances: dict[str, Instance]
+    edges: dict[str, Edge]
+    routes: list[Route]
+    paths: dict[str, list[Hop]]  # "<src_zone>><dst_zone>" -> hops, in order
+    unenforced: list[Unenforced]
+    security_checks: list[SecurityCheck]
+    flows: list[Flow]  # sorted by id
+    warnings: list[str]
+    summary: Summary
+
+
+class Finding(TypedDict):
+    """One lint finding (``findings.json``; docs/lint.md)."""
+
+    id: str  # the rule, VO101..VO108
+    severity: str  # info, low, medium, high, critical
+    title: str
+    flow: str | None  # the flow's id; None for a finding about a host or a zone pair
+    subject: str
+    message: str
+    citation: Citation | SourceCitation | None  # the flow's, or the security fact's; None for VO107, VO108
+    # Absent in what ``_lint.findings`` returns; ``_lint.apply_accepts`` sets it (the reason, or None),
+    # and ``gate``/``junit`` read it.
+    accepted: NotRequired[str | None]

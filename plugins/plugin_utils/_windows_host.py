@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to voiceops.firewall
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host side of Windows Defender Firewall rules: what Windows reports, the diff, the apply call and its preview (internal API).
+
+Pure functions, all on the controller:
+
+- :func:`normalise_rule` / :func:`normalise_profiles` turn what Windows reports (as the
+  ``win_firewall_rules`` module returns it, which is close to ``ConvertTo-Json`` of the NetSecurity
+  objects: enums as numbers or names, ``Any``, scalars where a list has one element, IPv4
+  networks as ``address/mask``) into the shape rendering gives (``_windows.py``);
+- :func:`diff_rules` / :func:`diff_profiles` compute the adds, updates and removals, and
+  :func:`ansible_diff` shows them as Ansible's diff;
+- :func:`apply_args` is the single ``apply`` call of the host module, :func:`powershell_preview`
+  the cmdlets it makes, as text;
+- :func:`foreign_openings` lists rules outside the collection's group that open what the plan does not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._ports import PortError, format_ports, merge, parse_ports
+from ._windows_model import ANY, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, Rule, WindowsFirewallError, _collapse
+
+# Protocols as Windows reports them by number -> the names rendering uses.
+_PROTOCOL_NUMBERS = {"6": "TCP", "17": "UDP", "1": "ICMPv4", "58": "ICMPv6", "47": "47", "50": "50"}
+
+# NetSecurity enums as ConvertTo-Json emits them (numbers) and their names.
+_DIRECTION = {1: "Inbound", 2: "Outbound"}
+_ACTION = {0: "NotConfigured", 2: "Allow", 4: "Block"}
+_RULE_ENABLED = {1: True, 2: False}          # enum Enabled: True = 1, False = 2
+_GPO_BOOLEAN = {0: False, 1: True, 2: None}  # enum GpoBoolean: False, True, NotConfigured
+_PROFILE_BITS = {1: "Domain", 2: "Private", 4: "Public"}
+
+# Address keywords Windows accepts and reports as they are (never resolved here).
+_ADDRESS_KEYWORDS = {k.casefold(): k for k in (
+    "LocalSubnet", "LocalSubnet4", "LocalSubnet6", "DNS", "DHCP", "WINS", "DefaultGateway",
+    "Internet", "Intranet", "IntranetRemoteAccess", "PlayToDevice", "CaptivePortal", "Ply2Renders")}
+
+
+# --------------------------------------------------------------------------- normalising
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        out: list[Any] = []
+        for item in value:
+            out.extend(_as_list(item))
+        return out
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()] if "," in value else [value.strip()]
+    return [value]
+
+
+def _enum(value: Any, table: Mapping[int, Any], what: str) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value not in table:
+            raise WindowsFirewallError("%s: unknown value %r from the host" % (what, value))
+        return table[value]
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return _enum(int(text), table, what)
+        for name in table.values():
+            if isinstance(name, str) and name.casefold() == text.casefold():
+                return name
+            if isinstance(name, bool) and str(name).casefold() == text.casefold():
+                return name
+        if text.casefold() == "notconfigured":
+            return None
+    raise WindowsFirewallError("%s: unknown value %r from the host" % (what, value))
+
+
+def normalise_profiles_mask(value: Any) -> list[str]:
+    """``0``/``"Any"`` -> all; ``3`` -> Domain, Private; ``"Domain, Public"`` or a list -> those."""
+    if value is None:
+        return list(PROFILES)
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
+        mask = int(value)
+        if mask == 0 or mask & 7 == 7:
+            return list(PROFILES)
+        return [name for bit, name in sorted(_PROFILE_BITS.items()) if mask & bit]
+    names = set()
+    for item in _as_list(value):
+        if isinstance(item, int) or str(item).isdigit():
+            names.update(normalise_profiles_mask(int(item)))
+        elif str(item).casefold() == "any":
+            names.update(PROFILES)
+        else:
+            match = [p for p in PROFILES if p.casefold() == str(item).casefold()]
+            if not match:
+                raise WindowsFirewallError("profile: unknown value %r from the host" % (item,))
+            names.add(match[0])
+    return [p for p in PROFILES if p in names]
+
+
+def normalise_protocol(value: Any) -> str:
+    text = str(value).strip() if value is not None else ANY
+    if text.isdigit():
+        return _PROTOCOL_NUMBERS.get(text, text)
+    for name in ("TCP", "UDP", "ICMPv4", "ICMPv6", ANY):
+        if text.casefold() == name.casefold():
+            return name
+    return text
+
+
+def normalise_ports(value: Any) -> list[str]:
+    """``"Any"``, ``5986``, ``["80", "443"]``, ``"1024-65535"``, keywords like ``RPC`` -> sorted, merged."""
+    items = _as_list(value)
+    if not items or any(str(i).casefold() == "any" for i in items):
+        return [ANY]
+    ranges, keywords = [], set()
+    for item in items:
+        try:
+            ranges.extend(parse_ports(str(item)))
+        except PortError:
+            keywords.add(str(item))
+    return format_ports(merge(ranges)) + sorted(keywords)
+
+
+def normalise_addresses(value: Any) -> list[str]:
+    """Windows address forms -> the form rendering uses.
+
+    ``Any``; ``10.0.0.1``; ``10.0.0.0/255.255.255.0`` (how Windows reports IPv4 subnets) or
+    ``10.0.0.0/24``; ``10.0.0.1-10.0.0.9`` ranges; IPv6 ``fd00::/64``; keywords (``LocalSubnet``)
+    are kept as names.
+    """
+    items = _as_list(value)
+    if not items or any(str(i).casefold() == "any" for i in items):
+        return [ANY]
+    nets: list[Any] = []
+    keywords = set()
+    for item in items:
+        text = str(item).strip()
+        if text.casefold() in _ADDRESS_KEYWORDS:
+            keywords.add(_ADDRESS_KEYWORDS[text.casefold()])
+            continue
+        try:
+            if "-" in text:
+                lo, hi = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+                nets.extend(ipaddress.summarize_address_range(lo, hi))  # type: ignore[arg-type]
+            else:
+                nets.append(ipaddress.ip_network(text, strict=False))
+        except (ValueError, TypeError) as exc:
+            raise WindowsFirewallError("address: %r from the host is not an address, range or keyword (%s)" % (text, exc)) from exc
+    return _collapse(nets) + sorted(keywords) if nets else sorted(keywords)
+
+
+def normalise_program(value: Any) -> str:
+    if value is None or str(value).strip() == "" or str(value).strip().casefold() == "any":
+        return ANY
+    return str(value).strip()
+
+
+def normalise_rule(raw: Mapping[str, Any]) -> Rule:
+    """One rule as the host module reports it -> the rendered shape (see :data:`RULE_FIELDS`)."""
+    def get(*keys: str) -> Any:
+        for key in keys:
+            if key in raw:
+                return raw[key]
+        return None
+    name = get("Name", "name")
+    if not name:
+        raise WindowsFirewallError("a rule from the host has no Name: %r" % (dict(raw),))
+    enabled = _enum(get("Enabled", "enabled"), _RULE_ENABLED, "rule %s Enabled" % name)
+    return {
+        "name": str(name),
+        "display_name": str(get("DisplayName", "display_name") or ""),
+        "description": str(get("Description", "description") or ""),
+        "direction": _enum(get("Direction", "direction"), _DIRECTION, "rule %s Direction" % name),
+        "action": _enum(get("Action", "action"), _ACTION, "rule %s Action" % name),
+        "enabled": bool(enabled),
+        "profiles": normalise_profiles_mask(get("Profile", "Profiles", "profiles")),
+        "protocol": normalise_protocol(get("Protocol", "protocol")),
+        "local_ports": normalise_ports(get("LocalPort", "local_ports")),
+        "remote_ports": normalise_ports(get("RemotePort", "remote_ports")),
+        "local_addresses": normalise_addresses(get("LocalAddress", "local_addresses")),
+        "remote_addresses": normalise_addresses(get("RemoteAddress", "remote_addresses")),
+        "program": normalise_program(get("Program", "program")),
+    }
+
+
+def normalise_profiles(raw: Any) -> dict[str, dict[str, Any]]:
+    """Profiles as reported (a list of {Name, Enabled, DefaultInboundAction, DefaultOutboundAction})."""
+    out = {}
+    for item in _as_list(raw) if not isinstance(raw, Mapping) else [dict(v, Name=k) for k, v in raw.items()]:
+        name = normalise_profiles_mask(item.get("Name"))
+        if len(name) != 1:
+            raise WindowsFirewallError("profile: unexpected Name %r from the host" % (item.get("Name"),))
+        out[name[0]] = {
+            "enabled": _enum(item.get("Enabled"), _GPO_BOOLEAN, "profile %s Enabled" % name[0]),
+            "default_inbound_action": _enum(item.get("DefaultInboundAction"), _ACTION, "profile %s DefaultInboundAction" % name[0]),
+            "default_outbound_action": _enum(item.get("DefaultOutboundAction"), _ACTION, "profile %s DefaultOutboundAction" % name[0]),
+        }
+    return dict(sorted(out.items()))
+
+
+# --------------------------------------------------------------------------- diffing
+
+def _comparable(rule: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: rule.get(k) for k in RULE_FIELDS}
+    out["program"] = str(out["program"]).casefold()  # Windows paths are case-insensitive
+    return out
+
+
+def diff_rules(desired: list[Rule], current: list[Rule], purge: bool = True) -> dict[str, Any]:
+    """Adds, updates (with the fields that differ) and removals, each sorted by name.
+
+    ``current`` must hold only the rules of the collection's group; a rule is matched by name.
+    Without ``purge``, rules of the group that the plan no longer has are kept (``stale``).
+    """
+    want = {r["name"]: r for r in desired}
+    have = {r["name"]: r for r in current}
+    adds = [want[n] for n in sorted(set(want) - set(have))]
+    updates, unchanged = [], []
+    for name in sorted(set(want) & set(have)):
+        a, b = _comparable(have[name]), _comparable(want[name])
+        fields = [k for k in RULE_FIELDS if a[k] != b[k]]
+        if fields:
+            updates.append({"rule": want[name], "before": have[name], "fields": fields})
+        else:
+            unchanged.append(name)
+    stale = sorted(set(have) - set(want))
+    return {
+        "add": adds,
+        "update": updates,
+        "remove": stale if purge else [],
+        "stale": [] if purge else stale,
+        "unchanged": unchanged,
+    }
+
+
+def diff_profiles(desired: Mapping[str, Mapping[str, Any]], current: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    changes = []
+    for name in sorted(desired):
+        have = dict(current.get(name) or {})
+        want = dict(desired[name])
+        if any(have.get(k) != v for k, v in want.items()):
+            changes.append({"name": name, "before": have, "after": want})
+    return changes
+
+
+def _yaml_block(rule: Mapping[str, Any] | None) -> str:
+    """A stable, readable text of a rule for Ansible's diff output (one field per line)."""
+    if not rule:
+        return ""
+    lines = []
+    for key in RULE_FIELDS if "name" in rule else sorted(rule):
+        if key not in rule:
+            continue
+        value = rule[key]
+        if isinstance(value, list):
+            value = "[%s]" % ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        lines.append("%s: %s" % (key, value))
+    return "\n".join(lines) + "\n"
+
+
+def ansible_diff(changes: Mapping[str, Any], current: Mapping[str, Rule], profile_changes: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Ansible's diff format: one before/after pair per changed rule and per changed profile."""
+    out = []
+    for rule in changes["add"]:
+        out.append({"before_header": "rule %s (absent)" % rule["name"], "after_header": "rule %s (added)" % rule["name"],
+                    "before": "", "after": _yaml_block(rule)})
+    for upd in changes["update"]:
+        name = upd["rule"]["name"]
+        out.append({"before_header": "rule %s (before)" % name,
+                    "after_header": "rule %s (after; changed: %s)" % (name, ", ".join(upd["fields"])),
+                    "before": _yaml_block(upd["before"]), "after": _yaml_block(upd["rule"])})
+    for name in changes["remove"]:
+        out.append({"before_header": "rule %s (present)" % name, "after_header": "rule %s (removed)" % name,
+                    "before": _yaml_block(current.get(name)), "after": ""})
+    for prof in profile_changes:
+        out.append({"before_header": "profile %s (before)" % prof["name"], "after_header": "profile %s (after)" % prof["name"],
+                    "before": _yaml_block(prof["before"]), "after": _yaml_block(prof["after"])})
+    return out
+
+
+# --------------------------------------------------------------------------- host module arguments
+
+def module_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule as the ``win_firewall_rules`` module takes it (its ``add``/``update`` suboptions)."""
+    return {k: (list(rule[k]) if isinstance(rule[k], list) else rule[k]) for k in RULE_FIELDS}
+
+
+def apply_args(group: str, changes: Mapping[str, Any], profile_changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Arguments of the single ``apply`` call: everything the host must change, nothing else."""
+    return {
+        "operation": "apply",
+        "group": group,
+        "add": [module_rule(r) for r in changes["add"]],
+        "update": [module_rule(u["rule"]) for u in changes["update"]],
+        "remove": list(changes["remove"]),
+        "profiles": [dict(name=p["name"], **p["after"]) for p in profile_changes],
+    }
+
+
+# PowerShell ends a single-quoted string at any of these, not only at the ASCII quote; each is
+# escaped by doubling it (about_Quoting_Rules), so a value can never end its string early.
+_PS_SINGLE_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
+
+
+def _ps_quote(value: str) -> str:
+    return "'" + _PS_SINGLE_QUOTES.sub(lambda m: m.group(0) * 2, value) + "'"
+
+
+def _ps_list(values: list[str]) -> str:
+    return ",".join(_ps_quote(v) for v in values)
+
+
+def powershell_preview(args: Mapping[str, Any]) -> str:
+    """The cmdlet calls ``win_firewall_rules`` makes for ``args``, as PowerShell text.
+
+    It mirrors the module's parameter table (``plugins/modules/win_firewall_rules.ps1``); the module
+    calls the cmdlets with splatted parameters, not this text.  It is for review and golden files.
+    """
+    lines = ["# win_firewall_rules apply, group %s: %d add, %d update, %d remove, %d profile(s)" % (
+        args["group"], len(args["add"]), len(args["update"]), len(args["remove"]), len(args["profiles"]))]
+
+    def params(rule: Mapping[str, Any], verb: str) -> str:
+        out = []
+        if verb == "New":
+            out += ["-Name " + _ps_quote(rule["name"]), "-DisplayName " + _ps_quote(rule["display_name"]),
+                    "-Group " + _ps_quote(args["group"])]
+        else:
+            out += ["-Name " + _ps_quote(rule["name"]), "-NewDisplayName " + _ps_quote(rule["display_name"])]
+        out += ["-Description " + _ps_quote(rule["description"]), "-Direction " + rule["direction"],
+                "-Action " + rule["action"], "-Enabled " + ("True" if rule["enabled"] else "False"),
+                "-Profile " + _ps_quote(", ".join(rule["profiles"])), "-Protocol " + rule["protocol"]]
+        if rule["protocol"] in _PORT_PROTOCOLS:
+            out += ["-LocalPort " + _ps_list(rule["local_ports"]), "-RemotePort " + _ps_list(rule["remote_ports"])]
+        out += ["-LocalAddress " + _ps_list(rule["local_addresses"]), "-RemoteAddress " + _ps_list(rule["remote_addresses"])]
+        if rule["program"] != ANY or verb == "Set":
+            out.append("-Program " + _ps_quote(rule["program"]))
+        return " ".join(out)
+
+    for rule in args["add"]:
+        lines.append("New-NetFirewallRule %s -PolicyStore PersistentStore" % params(rule, "New"))
+    for rule in args["update"]:
+        lines.append("Set-NetFirewallRule %s -PolicyStore PersistentStore" % params(rule, "Set"))
+    for name in args["remove"]:
+        lines.append("Remove-NetFirewallRule -Name %s -PolicyStore PersistentStore  # after checking its Group is %s"
+                     % (_ps_quote(name), _ps_quote(args["group"])))
+    for prof in args["profiles"]:
+        lines.append("Set-NetFirewallProfile -Name %s -Enabled %s -DefaultInboundAction %s -DefaultOutboundAction %s -PolicyStore PersistentStore" % (
+            prof["name"], "True" if prof["enabled"] else "False", prof["default_inbound_action"], prof["default_outbound_action"]))
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- foreign rules
+
+def _ports_cover(outer: list[str], inner: list[str]) -> bool:
+    if outer == [ANY]:
+        return True
+    if inner == [ANY]:
+        return False
+    try:
+        o = parse_ports([p for p in outer if p[0].isdigit()]) if any(p[0].isdigit() for p in outer) else ()
+        i = parse_ports([p for p in inner if p[0].isdigit()]) if any(p[0].isdigit() for p in inner) else ()
+    except PortError:
+        return False
+    keywords_ok = set(p for p in inner if not p[0].isdigit()) <= set(p for p in outer if not p[0].isdigit())
+    return keywords_ok and all(any(olo <= lo and hi <= ohi for olo, ohi in o) for lo, hi in i)
+
+
+def _addresses_cover(outer: list[str], inner: list[str]) -> bool:
+    if outer == [ANY]:
+        return True
+    if inner == [ANY]:
+        return False
+    onets = [ipaddress.ip_network(a) for a in outer if a not in _ADDRESS_KEYWORDS.values()]
+    for item in inner:
+        if item in _ADDRESS_KEYWORDS.values():
+            if item not in outer:
+                return False
+            continue
+        net = ipaddress.ip_network(item)
+        if not any(net.version == o.version and net.subnet_of(o) for o in onets):  # type: ignore[arg-type]
+            return False
+    return True
+
+
+def foreign_openings(desired: list[Rule], foreign: list[Rule], directions: Iterable[str] = ("Inbound",)) -> list[dict[str, Any]]:
+    """Enabled allow rules outside the collection's group that open what no desired rule opens.
+
+    A foreign rule is covered when one desired rule of the same direction and protocol allows
+    at least its ports, remote addresses and program.  Reported, never changed.
+    """
+    dirs = set(directions)
+    report = []
+    for rule in sorted(foreign, key=lambda r: r["name"]):
+        if not rule["enabled"] or rule["action"] != "Allow" or rule["direction"] not in dirs:
+            continue
+        ports_key = "local_ports" if rule["direction"] == "Inbound" else "remote_ports"
+        covered = any(
+            d["direction"] == rule["direction"] and d["protocol"] == rule["protocol"]
+            and _ports_cover(d[ports_key], rule[ports_key])
+            and _addresses_cover(d["remote_addresses"], rule["remote_addresses"])
+            and (d["program"] == ANY or d["program"].casefold() == rule["program"].casefold())
+            for d in desired)
+        if not covered:
+            keys = ("name", "display_name", "direction", "protocol", ports_key, "remote_addresses", "program", "profiles")
+            report.append({k: rule[k] for k in keys})
+    return report

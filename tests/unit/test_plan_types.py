@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+"""The plan's TypedDicts (plugin_utils/_plan_types.py) against what the planner returns.
+
+Every mapping in the example plan must have every required key of its type, and no key the type
+does not declare (required or NotRequired), all the way down (flows, their ends and citations,
+instances, edges, paths, routes, security checks, findings); leaf values are checked against the
+declared types too. So a key added to, renamed in or dropped from the planner fails here until
+``_plan_types.py`` (and docs/plan-schema.md) say so.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+import typing
+from typing import Any, Union
+
+import pytest
+
+from example_inventory import example_outcome, example_vars, plan_of
+
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _lint, _plan_types as T
+
+
+def _is_typeddict(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__required_keys__")
+
+
+def _problems(value: Any, tp: Any, path: str) -> list[str]:
+    """Why ``value`` is not a ``tp`` (empty: it is)."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return []
+    if origin in (Union, types.UnionType):
+        tried = [_problems(value, alt, path) for alt in typing.get_args(tp)]
+        return [] if any(not p for p in tried) else ["%s: matches none of %s: %s" % (path, tp, tried)]
+    if tp is type(None):
+        return [] if value is None else ["%s: %r is not None" % (path, value)]
+    if _is_typeddict(tp):
+        if not isinstance(value, dict):
+            return ["%s: %r is not a %s" % (path, value, tp.__name__)]
+        out = ["%s: %s lacks required key %r" % (path, tp.__name__, k) for k in sorted(tp.__required_keys__ - set(value))]
+        out += ["%s: key %r is not declared in %s" % (path, k, tp.__name__)
+                for k in sorted(set(value) - tp.__required_keys__ - tp.__optional_keys__)]
+        hints = typing.get_type_hints(tp)
+        for key in sorted(set(value) & set(hints)):
+            out += _problems(value[key], hints[key], "%s.%s" % (path, key))
+        return out
+    if origin is list:
+        if not isinstance(value, list):
+            return ["%s: %r is not a list" % (path, value)]
+        (item,) = typing.get_args(tp)
+        return [p for i, v in enumerate(value) for p in _problems(v, item, "%s[%d]" % (path, i))]
+    if origin is dict:
+        if not isinstance(value, dict):
+            return ["%s: %r is not a dict" % (path, value)]
+        key_tp, item = typing.get_args(tp)
+        return [p for k, v in value.items() for p in _problems(k, key_tp, "%s key" % path) + _problems(v, item, "%s[%r]" % (path, k))]
+    if tp is int:  # bool is an int to Python, not to the schema
+        return [] if isinstance(value, int) and not isinstance(value, bool) else ["%s: %r is not an int" % (path, value)]
+    if isinstance(tp, type):
+        return [] if isinstance(value, tp) else ["%s: %r is not a %s" % (path, value, tp.__name__)]
+    raise AssertionError("%s: the test cannot check the type %r" % (path, tp))
+
+
+@pytest.fixture(scope="module")
+def outcome():
+    return example_outcome()
+
+
+def test_the_example_plan_has_exactly_the_declared_keys(outcome):
+    assert _problems(outcome.plan, T.Plan, "plan") == []
+
+
+def test_the_example_covers_the_optional_keys(outcome):
+    """The check above is only as good as the example: it must have the parts that are sometimes absent."""
+    plan = outcome.plan
+    assert plan["flows"] and plan["edges"] and plan["paths"] and plan["unenforced"] and plan["security_checks"]
+    assert {"outbound_default" in i for i in plan["instances"].values()} == {True, False}
+    assert {"via" in f["citation"] for f in plan["flows"]} == {True, False}
+    assert any(f["src"]["fqdn"] or f["dst"]["fqdn"] for f in plan["flows"])
+    assert {bool(c["check"]) for c in plan["security_checks"]} == {True}
+    used = {k for c in plan["security_checks"] for k in c["check"]}
+    assert used == T.Check.__required_keys__ | T.Check.__optional_keys__, "every key of Check comes from the catalog"
+
+
+def test_a_plan_with_routes_has_the_declared_route_keys():
+    global_vars, host_vars = example_vars()
+    global_vars = copy.deepcopy(global_vars)
+    global_vars["voiceops_routes"] = [{"from": "clients", "to": "internet", "via": []},
+                                      {"from": "speech", "to": "internet", "via": [], "through": ["edge01"]}]
+    plan = plan_of(global_vars, host_vars)
+    assert [sorted(r) for r in plan["routes"]] == [["from", "to", "via"], ["from", "through", "to", "via"]]
+    assert _problems(plan, T.Plan, "plan") == []
+
+
+def test_findings_have_the_declared_keys(outcome):
+    assert outcome.findings
+    assert _problems(outcome.findings, list[T.Finding], "findings") == []
+    assert all("accepted" in f for f in outcome.findings)  # the pipeline's findings have been through apply_accepts
+    raw = _lint.findings(outcome.plan)
+    assert _problems(raw, list[T.Finding], "raw findings") == []
+    assert not any("accepted" in f for f in raw)  # NotRequired: set only by apply_accepts
+    assert {f["citation"] is None for f in raw} == {True, False}
+
+
+def test_the_checker_sees_drift(outcome):
+    """A renamed, an extra and a missing key, and a wrong leaf type, each fail."""
+    plan = copy.deepcopy(outcome.plan)
+    flow = plan["flows"][0]
+    flow["src"]["host"] = flow["src"].pop("name")
+    flow["extra"] = 1
+    del plan["instances"][sorted(plan["instances"])[0]]["features"]
+    plan["summary"]["flows"] = "many"
+    text = "\n".join(_problems(plan, T.Plan, "plan"))
+    assert "plan.flows[0].src: End lacks required key 'name'" in text
+    assert "plan.flows[0].src: key 'host' is not declared in End" in text
+    assert "plan.flows[0]: key 'extra' is not declared in Flow" in text
+    assert "lacks required key 'features'" in text
+    assert "plan.summary.flows: 'many' is not an int" in text
