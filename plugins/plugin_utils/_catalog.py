@@ -301,14 +301,14 @@ def _check_references(catalog: Catalog, problems: Problems) -> None:
                 problems.add(path + (".from" if side == "src" else ".to"), role, "no component plays this role")
         if entry.param and entry.param_on in ("src", "dst"):
             role = getattr(entry, entry.param_on)
-            for comp in catalog.role_players(role):
-                if entry.param not in catalog.components[comp].parameters:
-                    problems.add(path + ".ports.param", entry.param, "component %s (plays %s) has no such parameter" % (comp, role))
+            for player in catalog.role_players(role):
+                if entry.param not in catalog.components[player].parameters:
+                    problems.add(path + ".ports.param", entry.param, "component %s (plays %s) has no such parameter" % (player, role))
         if entry.feature:
             role = entry.src if entry.feature_on == "src" else entry.dst
-            for comp in catalog.role_players(role):
-                if entry.feature not in catalog.components[comp].features:
-                    problems.add(path + ".feature", entry.feature, "component %s (plays %s) has no such feature" % (comp, role))
+            for player in catalog.role_players(role):
+                if entry.feature not in catalog.components[player].features:
+                    problems.add(path + ".feature", entry.feature, "component %s (plays %s) has no such feature" % (player, role))
         if entry.tls_alternative and entry.tls_alternative not in catalog.entries:
             problems.add(path + ".tls_alternative", entry.tls_alternative, "no such entry")
     for comp in catalog.components.values():

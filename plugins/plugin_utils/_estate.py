@@ -451,7 +451,7 @@ def _endpoint(name: str, eraw: dict[str, Any], estate: Estate, catalog: Catalog,
     configs = _component_configs(eraw.get("components", {}), epath + ".components", catalog, problems, roles)
     fqdn = eraw.get("fqdn")
     if fqdn is None:
-        fqdns = sorted({catalog.components[c].fqdn for c in configs if catalog.components[c].fqdn})
+        fqdns = sorted({known for c in configs if (known := catalog.components[c].fqdn)})
         fqdn = fqdns[0] if len(fqdns) == 1 else None
     addresses = _networks(eraw.get("addresses", []), epath + ".addresses", problems)
     zone_name = eraw.get("zone")
