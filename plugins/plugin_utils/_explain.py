@@ -138,8 +138,6 @@ def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> 
     by_id = {f["id"]: f for f in plan["flows"]}
     for target in result["targets"].values():
         ids = target.get("flows")
-        if isinstance(ids, str):  # a Windows rule lists its flows in its description
-            ids = [i.strip() for i in ids.split("Flows: ", 1)[-1].split(",")]
         if ids:
             target["citations"] = sorted({(by_id[i]["citation"]["doc"], by_id[i]["citation"]["section"]) for i in ids if i in by_id})
             target["citations"] = [{"doc": doc, "section": section} for doc, section in target["citations"]]

@@ -24,7 +24,6 @@ A new target is one module that implements this and one line in :data:`TARGETS`
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from ._json import nice_json
 from ._schema import INVALID, ROLE_VARS, clean
 from ._nft import render_edge
 from ._plan_types import Plan
-from ._ports import contains, parse_ports
 from ._topology import Placement
 
 
@@ -169,33 +167,10 @@ class WindowsHost:
         direction = "Inbound" if inbound else "Outbound"
         if not inbound and settings.get("outbound_default", "allow") == "allow":
             return {"kind": self.kind, "verdict": "permit", "rule": "outbound default allow"}
-        for rule in rules:
-            if rule["direction"] == direction and _windows_rule_matches(rule, packet, remote.get("address")):
-                return {"kind": self.kind, "verdict": "permit", "rule": rule["name"], "flows": rule["description"]}
+        rule = _windows.permitting_rule(rules, direction, packet.protocol, packet.port, remote.get("address"))
+        if rule is not None:
+            return {"kind": self.kind, "verdict": "permit", "rule": rule["name"], "flows": _windows.rule_flows(rule)}
         return {"kind": self.kind, "verdict": "deny", "rule": "%s default block" % direction.lower()}
-
-
-_WIN_PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "icmp": "ICMPv4", "gre": "47", "esp": "50"}
-
-
-def _windows_rule_matches(rule: Mapping[str, Any], packet: Packet, remote: str | None) -> bool:
-    if rule["action"] != "Allow" or not rule["enabled"]:
-        return False
-    protocol = _WIN_PROTOCOLS.get(packet.protocol)
-    if packet.protocol == "icmp" and remote is not None and ipaddress.ip_address(remote).version == 6:
-        protocol = "ICMPv6"
-    if rule["protocol"] not in (protocol, _windows.ANY):
-        return False
-    ports = rule["local_ports"] if rule["direction"] == "Inbound" else rule["remote_ports"]
-    if packet.port is not None and ports != [_windows.ANY] and not contains(parse_ports(ports), packet.port):
-        return False
-    if rule["remote_addresses"] == [_windows.ANY]:
-        return True
-    if remote is None:
-        return False
-    addr = ipaddress.ip_address(remote)
-    return any(addr.version == net.version and addr in net
-               for net in (ipaddress.ip_network(a, strict=False) for a in rule["remote_addresses"] if a != _windows.ANY))
 
 
 # The registry: one line per target.

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._errors import Problems
+from ._ports import contains, parse_ports
 from ._schema import clean, program_paths_spec, rule_group
 from ._windows_host import (
     ansible_diff,
@@ -42,8 +43,8 @@ from ._windows_model import ANY, GROUP, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, 
 # code imports them from ``_windows_host`` and ``_windows_model``.
 __all__ = ["ANY", "GROUP", "MAX_NAME", "NAME_PREFIX", "PROFILES", "PROTOCOLS", "RULE_FIELDS", "Rule", "WindowsFirewallError",
            "ansible_diff", "apply_args", "desired_profiles", "diff_profiles", "diff_rules", "foreign_openings", "module_rule",
-           "normalise_profiles", "normalise_rule", "powershell_preview", "render_host", "rule_name", "rules_markdown",
-           "windows_hosts"]
+           "normalise_profiles", "normalise_rule", "permitting_rule", "powershell_preview", "render_host", "rule_flows",
+           "rule_name", "rules_markdown", "windows_hosts", "windows_protocol", "FLOWS_MARK"]
 
 NAME_PREFIX = "voiceops"
 MAX_NAME = 80
@@ -156,10 +157,10 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
         if flow["protocol"] == "icmp":
             by_version: dict[str, list[Any]] = defaultdict(list)
             for net in nets:
-                by_version["ICMPv6" if ":" in net else "ICMPv4"].append(net)
+                by_version[windows_protocol("icmp", 6 if ":" in net else 4)].append(net)
             targets = sorted(by_version.items())
         else:
-            targets = [(PROTOCOLS[flow["protocol"]], nets)]
+            targets = [(windows_protocol(flow["protocol"], 4), nets)]
         for protocol, pnets in targets:
             key = (direction, protocol, ports, program)
             entry = groups.setdefault(key, {"nets": [], "flows": [], "services": set(), "path": program_path})
@@ -181,7 +182,7 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
             "display_name": "%s: %s %s%s%s (%s)" % (
                 group, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol),
                 shown_ports, " " + program if program else "", services),
-            "description": "Managed by %s (do not edit). Flows: %s" % (group, ", ".join(sorted(set(entry["flows"])))),
+            "description": "Managed by %s (do not edit). %s%s" % (group, FLOWS_MARK, ", ".join(sorted(set(entry["flows"])))),
             "direction": direction,
             "action": "Allow",
             "enabled": True,
@@ -201,6 +202,42 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
     return rules, sorted(set(warnings))
 
 
+FLOWS_MARK = "Flows: "  # a rule's description lists the flow ids it carries after this
+
+
+def windows_protocol(protocol: str, version: int) -> str:
+    """The Windows name of a plan protocol (ICMP has one per IP version)."""
+    if protocol == "icmp":
+        return "ICMPv6" if version == 6 else "ICMPv4"
+    return PROTOCOLS[protocol]
+
+
+def rule_flows(rule: Mapping[str, Any]) -> list[str]:
+    """The flow ids a rule carries (from its description)."""
+    listed = rule["description"].split(FLOWS_MARK, 1)
+    return [i.strip() for i in listed[1].split(",")] if len(listed) == 2 else []
+
+
+def permitting_rule(rules: Iterable[Rule], direction: str, protocol: str, port: int | None, remote: str | None) -> Rule | None:
+    """The first allow rule of ``rules`` that lets this packet through, read from the rules as rendered."""
+    addr = ipaddress.ip_address(remote) if remote is not None else None
+    name = windows_protocol(protocol, addr.version if addr is not None else 4) if protocol in PROTOCOLS or protocol == "icmp" else None
+    for rule in rules:
+        if rule["direction"] != direction or rule["action"] != "Allow" or not rule["enabled"]:
+            continue
+        if rule["protocol"] not in (name, ANY):
+            continue
+        ports = rule["local_ports"] if direction == "Inbound" else rule["remote_ports"]
+        if port is not None and ports != [ANY] and not contains(parse_ports(ports), port):
+            continue
+        if rule["remote_addresses"] == [ANY]:
+            return rule
+        if addr is not None and any(addr in net for net in (ipaddress.ip_network(a, strict=False) for a in rule["remote_addresses"] if a != ANY)
+                                    if net.version == addr.version):
+            return rule
+    return None
+
+
 def rules_markdown(host: str, group: str, rules: list[Rule], warnings: list[str]) -> str:
     """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``."""
     def cell(values: Any) -> str:
@@ -213,10 +250,9 @@ def rules_markdown(host: str, group: str, rules: list[Rule], warnings: list[str]
              "| name | direction | protocol | local ports | remote ports | remote addresses | program | flows |",
              "|---|---|---|---|---|---|---|---|"]
     for rule in rules:
-        flows = rule["description"].split("Flows: ", 1)[-1]
         shown = [cell(rule[key]) for key in ("name", "direction", "protocol", "local_ports", "remote_ports",
                                              "remote_addresses", "program")]
-        lines.append("| %s |" % " | ".join(shown + [cell(flows)]))
+        lines.append("| %s |" % " | ".join(shown + [cell(rule_flows(rule))]))
     if warnings:
         lines += ["", "## Warnings", ""] + ["- %s" % cell(w) for w in warnings]
     return "\n".join(lines) + "\n"

@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from conftest import REPO
-
-GENERATOR = REPO / "scripts" / "gen_architecture.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def gen():
-    if not GENERATOR.exists():
-        pytest.skip("scripts/gen_architecture.py is not here (installed artefact)")
-    spec = importlib.util.spec_from_file_location("gen_architecture", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_architecture.py")
 
 
 def test_the_module_map_is_current(gen):

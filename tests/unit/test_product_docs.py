@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-GENERATOR = REPO / "scripts" / "gen_product_docs.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def gen():
-    if not GENERATOR.is_file():  # scripts/ is not part of the Galaxy artefact
-        pytest.skip("scripts/gen_product_docs.py is not here (installed artefact)")
-    spec = importlib.util.spec_from_file_location("gen_product_docs", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_product_docs.py")
 
 
 def test_product_docs_are_up_to_date(gen):

@@ -271,3 +271,19 @@ def test_unknown_voiceops_variables_are_named():
     assert found == ["'voiceops_edge_zone' (on 'h1', 'h2'): not a variable of voiceops.firewall, ignored; "
                      "did you mean voiceops_edge_zones?",
                      "'voiceops_qqqqqqqqqqqqqqqqqqq' (on 'h2'): not a variable of voiceops.firewall, ignored"]
+
+
+@pytest.mark.parametrize("iface", ["docker0\n", "veth*x", "a\"b", "../x", "*", "x" * 16, "eth 0"])
+def test_hostile_passthrough_interfaces_are_refused(catalog, iface):
+    host = _host(voiceops_edge_zones={"a": "eth0", "b": "eth1"}, voiceops_edge_passthrough=[iface])
+    found = _one(_estate_problems(catalog, {"voiceops_zones": ZONES}, {"edge01": host}),
+                 "hostvars['edge01'].voiceops_edge_passthrough[0]")
+    assert "an interface name, or a prefix" in found
+
+
+@pytest.mark.parametrize("edge", ["edge01\n", "../x", "e;f"])
+def test_hostile_route_edges_are_refused(catalog, edge):
+    routes = [{"from": "a", "to": "b", "through": [edge]}]
+    found = _one(_estate_problems(catalog, {"voiceops_zones": ZONES, "voiceops_routes": routes}, {}),
+                 "voiceops_routes[0].through[0]")
+    assert "a host or endpoint name is" in found
