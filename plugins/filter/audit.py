@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _audit, _explain
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _drift, _explain
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._filter_errors import as_filter
 
 
@@ -21,7 +21,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "explain": as_filter(_explain.explain, "explain"),
-            "drift_text": as_filter(_audit.drift_text, "drift_text"),
-            "audit_junit": as_filter(_audit.junit, "audit_junit"),
-            "audit_drifted": as_filter(_audit.drifted, "audit_drifted"),
+            "drift_text": as_filter(_drift.drift_text, "drift_text"),
+            "audit_junit": as_filter(_drift.junit, "audit_junit"),
+            "audit_drifted": as_filter(_drift.drifted, "audit_drifted"),
         }

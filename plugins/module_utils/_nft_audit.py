@@ -8,9 +8,7 @@ into a throw-away network namespace, so nft itself canonicalises both and format
 never show up as drift. Handles and counters are ignored.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type  # pylint: disable=invalid-name
+from __future__ import annotations
 
 import json
 

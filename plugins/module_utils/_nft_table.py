@@ -7,9 +7,7 @@ The renderer (controller side) writes the marker into the table comment; ``nft_a
 edge) finds its own table by it. Both read them from here.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type  # pylint: disable=invalid-name
+from __future__ import annotations
 
 import re
 
@@ -23,6 +21,6 @@ COMMENT_MAX = 128
 TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
-def marked_comment(detail):
+def marked_comment(detail: str) -> str:
     """The table comment for a table that the collection owns, with ``detail`` after the marker."""
     return "%s; %s" % (MARKER, detail) if detail else MARKER

@@ -47,6 +47,7 @@ from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table impor
 from ._errors import Problems
 from ._gc import gc_paused
 from ._nft_sets import BITS, Cidr, _elements, _fmt_cidr, _Item, _nets
+from ._plan_types import Flow, NftElement, NftNotEnforceable, NftReport, NftZoneWide, Plan
 from ._ports import PortSet, format_ports, parse_ports, union
 from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
@@ -71,15 +72,15 @@ class EdgeReport:
     table: str
     forward_flows: list[str] = field(default_factory=list)
     input_flows: list[str] = field(default_factory=list)
-    zone_wide: list[dict[str, str]] = field(default_factory=list)  # name-only ends enforced as a zone
-    not_enforceable: list[dict[str, str]] = field(default_factory=list)
-    trace: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # set -> elements -> flow ids
+    zone_wide: list[NftZoneWide] = field(default_factory=list)  # name-only ends enforced as a zone
+    not_enforceable: list[NftNotEnforceable] = field(default_factory=list)
+    trace: dict[str, list[NftElement]] = field(default_factory=dict)  # set -> elements -> flow ids
     rules: int = 0
     sets: int = 0  # sets and maps
     elements: int = 0
     services: int = 0  # service chains (one per protocol and port set in use)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> NftReport:
         return {
             "edge": self.edge,
             "table": self.table,
@@ -94,11 +95,11 @@ class EdgeReport:
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _ports_of(spec: tuple[Any, ...]) -> PortSet:
+def _ports_of(spec: tuple[str, ...]) -> PortSet:
     return parse_ports(spec)
 
 
-def _end_networks(plan: Mapping[str, Any], flow: Mapping[str, Any], side: str,
+def _end_networks(plan: Plan, flow: Mapping[str, Any], side: str,  # Mapping: keys are computed from side
                   report: EdgeReport) -> tuple[tuple[int, Cidr], ...]:
     end = flow[side]
     if end["addresses"]:
@@ -191,21 +192,21 @@ class _SetBuilder:
         decl: list[str] = []
         rules: list[str] = []
         for name, layer in zip(self.names(), self.layers()):
-            trace = []
+            trace: list[NftElement] = []
             lines = ["\t%s %s {" % ("map" if self.with_ports else "set", name), "\t\ttype %s" % self.type_line(),
                      "\t\tflags interval", "\t\tcounter", "\t\telements = {"]
             for idx, item in enumerate(layer):
                 key = " . ".join(_fmt_cidr(self.version, net, plen) for net, plen in item.addrs)
                 ids = sorted(item.ids)
                 line = "\t\t\t%s comment \"%s\"" % (key, _compact_ids(ids))
-                entry: dict[str, Any] = {"element": key}
+                entry: NftElement
                 if self.with_ports:
                     chain = service_chain(self.proto, item.ports)
                     services[chain] = (self.proto, item.ports)
                     line += " : jump %s" % chain
-                    entry["service"] = chain
-                    entry["ports"] = format_ports(item.ports)
-                entry["flows"] = ids
+                    entry = {"element": key, "service": chain, "ports": format_ports(item.ports), "flows": ids}
+                else:
+                    entry = {"element": key, "flows": ids}
                 trace.append(entry)
                 lines.append(line + ("," if idx < len(layer) - 1 else ""))
             lines += ["\t\t}", "\t}"]
@@ -253,7 +254,7 @@ def _builder(builders: dict[tuple[str, int], _SetBuilder], prefix: str, proto: s
     return builders[key]
 
 
-def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: Mapping[str, Any],
+def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: Flow,
               srcs: tuple[tuple[int, Cidr], ...], dsts: tuple[tuple[int, Cidr], ...] | None, report: EdgeReport) -> bool:
     proto, flow_id = flow["protocol"], flow["id"]
     ports = _ports_of(tuple(flow["ports"])) if flow["ports"] else ()
@@ -291,7 +292,7 @@ def _service_lines(services: Mapping[str, tuple[str, PortSet]], report: EdgeRepo
     return lines
 
 
-def edge_placements(plan: Mapping[str, Any], edge: str) -> Iterator[tuple[Mapping[str, Any], Placement]]:
+def edge_placements(plan: Plan, edge: str) -> Iterator[tuple[Flow, Placement]]:
     """Each flow that ``edge`` enforces, with where (``_topology.placements``): forward between
     the zones it enters and leaves the edge by, or input to the edge itself."""
     topology = topology_from_plan(plan)
@@ -313,7 +314,7 @@ def edge_placements(plan: Mapping[str, Any], edge: str) -> Iterator[tuple[Mappin
             yield flow, place
 
 
-def unlisted_interfaces(plan: Mapping[str, Any], edge: str, present: Iterable[str]) -> list[str]:
+def unlisted_interfaces(plan: Plan, edge: str, present: Iterable[str]) -> list[str]:
     """Interfaces present on the edge that it neither filters (``voiceops_edge_zones``) nor passes
     on purpose (``voiceops_edge_passthrough``): traffic between them and the managed zones would
     pass unfiltered and in silence. The loopback interface is not forwarded through."""
@@ -324,7 +325,7 @@ def unlisted_interfaces(plan: Mapping[str, Any], edge: str, present: Iterable[st
                    and not any(fnmatch.fnmatchcase(name, p) for p in patterns)})
 
 
-def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
+def check_edge(plan: Plan, edge: str) -> dict[str, list[str]]:
     """The edge's zones and interfaces, checked: each zone needs its own interface(s)."""
     problems = Problems()
     if edge not in plan.get("edges", {}):
@@ -356,14 +357,14 @@ def check_edge(plan: Mapping[str, Any], edge: str) -> dict[str, list[str]]:
     return {z: list(i) for z, i in zones.items()}
 
 
-def render_edge(plan: Mapping[str, Any], edge: str, table: str = DEFAULT_TABLE,
+def render_edge(plan: Plan, edge: str, table: str = DEFAULT_TABLE,
                 filter_input: bool = True) -> tuple[str, EdgeReport]:
     """Render the nftables table for ``edge``; returns the ``nft -f`` text and a report."""
     with gc_paused():
         return _render_edge(plan, edge, table, filter_input)
 
 
-def _render_edge(plan: Mapping[str, Any], edge: str, table: str, filter_input: bool) -> tuple[str, EdgeReport]:
+def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple[str, EdgeReport]:
     problems = Problems()
     clean(table_name, table, "table", problems)
     problems.raise_if_any()

@@ -81,7 +81,7 @@ class _Item:
         self.ports = ports
         self.ids = ids
 
-    def sort_key(self) -> tuple[Any, ...]:
+    def sort_key(self) -> tuple[tuple[Cidr, ...], PortSet]:
         return (self.addrs, self.ports)
 
     def __repr__(self) -> str:

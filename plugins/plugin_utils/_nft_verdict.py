@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._nft import INPUT_PREFIX, _pair_chain, _pair_prefix, _set_name
+from ._plan_types import NftElement, NftReport
 from ._ports import contains, parse_ports
 from ._topology import Placement
 
 
-def _element_contains(element: Mapping[str, Any], src: str | None, dst: str | None, port: int | None) -> bool:
+def _element_contains(element: NftElement, src: str | None, dst: str | None, port: int | None) -> bool:
     """The element's addresses hold ``src`` (and ``dst``), and its ports (if it has any) hold ``port``."""
     parts = [p.strip() for p in element["element"].split(" . ")]
     addrs = [a for a in (src, dst) if a is not None]
@@ -35,7 +36,7 @@ def _element_contains(element: Mapping[str, Any], src: str | None, dst: str | No
     return True
 
 
-def edge_verdict(report: Mapping[str, Any], s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
+def edge_verdict(report: NftReport, s: Mapping[str, Any], d: Mapping[str, Any], protocol: str,
                  port: int | None, place: Placement | None) -> dict[str, Any]:
     """The verdict of a rendered table (its report's trace) for one packet at one placement: the
     set element that permits it, or the default deny that drops it."""

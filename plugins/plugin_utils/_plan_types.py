@@ -9,6 +9,9 @@ see which keys each stage consumes, and nothing changes at run time. ``docs/plan
 describes the same keys in prose; ``tests/unit/test_plan_types.py`` checks that the example plan
 has exactly the keys declared here (required and ``NotRequired``), so the two cannot drift apart.
 
+What the targets render from the plan is typed here too, at the end: an edge's report
+(``NftReport``) and a Windows rule (``WindowsRule``); the same test checks the example's.
+
 Keys that are Python keywords (``from`` in routes and hops) need the functional ``TypedDict``
 syntax.
 
@@ -174,3 +177,79 @@ class Finding(TypedDict):
     # Absent in what ``_lint.findings`` returns; ``_lint.apply_accepts`` sets it (the reason, or None),
     # and ``gate``/``junit`` read it.
     accepted: NotRequired[str | None]
+
+
+# What the targets render from the plan, as they write it beside their rules (docs/edge.md, docs/windows.md).
+
+class NftElement(TypedDict):
+    """One element of an edge's set or map, as the report's ``trace`` lists it."""
+
+    element: str  # "10.0.0.1 . 10.0.1.0/24": saddr (. daddr), as in the rule set
+    service: NotRequired[str]  # maps (tcp, udp) only: the service chain the element jumps to ...
+    ports: NotRequired[list[str]]  # ... and the ports it accepts ("443", "5000-5050")
+    flows: list[str]  # the ids of every flow behind the element, sorted
+
+
+class NftCounts(TypedDict):
+    rules: int
+    sets: int  # sets and maps
+    set_elements: int
+    service_chains: int
+    forward_flows: int
+    input_flows: int
+
+
+class NftZoneWide(TypedDict):
+    """A flow end given only by name, enforced as its whole zone."""
+
+    flow: str
+    end: str  # "src" or "dst"
+    name: str
+    fqdn: str  # "" when the end has none
+    enforced_as: str  # "zone <zone>"
+
+
+class NftNotEnforceable(TypedDict):
+    flow: str
+    why: str
+
+
+class NftReport(TypedDict):
+    """What ``_nft.render_edge`` reports for one edge (``edge/<edge>.json``; the ``nft_report`` filter)."""
+
+    edge: str
+    table: str
+    counts: NftCounts
+    forward_flows: list[str]  # sorted
+    input_flows: list[str]  # sorted
+    zone_wide: list[NftZoneWide]
+    not_enforceable: list[NftNotEnforceable]
+    trace: dict[str, list[NftElement]]  # set or map name -> its elements
+
+
+class WindowsRule(TypedDict):
+    """A Windows Defender Firewall rule: as ``_windows.render_host`` renders it (``windows/<host>.json``)
+    and as ``_windows_host.normalise_rule`` reads one back from the host. Its keys are
+    ``_windows_model.RULE_FIELDS``."""
+
+    name: str
+    display_name: str
+    description: str  # rendered: "Managed by <group> (do not edit). Flows: <ids>"
+    direction: str  # Inbound or Outbound
+    action: str  # Allow (read back: also Block or NotConfigured)
+    enabled: bool
+    profiles: list[str]  # of Domain, Private, Public, in that order
+    protocol: str  # TCP, UDP, ICMPv4, ICMPv6, a protocol number, or Any
+    local_ports: list[str]  # ["Any"], or ports and ranges ("5060", "40000-40999"), then keywords (RPC)
+    remote_ports: list[str]
+    local_addresses: list[str]  # ["Any"], or addresses and prefixes, then keywords (LocalSubnet)
+    remote_addresses: list[str]
+    program: str  # a full path, or Any
+
+
+class WindowsProfile(TypedDict):
+    """The settings of one firewall profile (Domain, Private, Public) that the collection enforces."""
+
+    enabled: bool | None  # None: NotConfigured (read back from the host only)
+    default_inbound_action: str  # Block, Allow or NotConfigured
+    default_outbound_action: str

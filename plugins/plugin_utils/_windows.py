@@ -20,10 +20,11 @@ import functools
 import hashlib
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ._errors import Problems
+from ._plan_types import Plan, WindowsProfile
 from ._ports import contains, parse_ports
 from ._schema import clean, program_paths_spec, rule_group
 from ._windows_host import (
@@ -54,7 +55,7 @@ PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "gre": "47", "esp": "50"}
 _PROTOCOL_LABELS = {"47": "GRE", "50": "ESP"}  # for names and display names only
 
 
-def windows_hosts(plan: Mapping[str, Any]) -> list[str]:
+def windows_hosts(plan: Plan) -> list[str]:
     """Managed Windows hosts of the plan (inventory hosts, not endpoints)."""
     return sorted(name for name, inst in plan.get("instances", {}).items()
                   if inst.get("platform") == "windows" and inst.get("kind") == "host")
@@ -100,7 +101,7 @@ def _program_path(program: str, program_paths: Mapping[str, str], flow_id: str, 
     return None
 
 
-def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[str, str] | None = None,
+def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | None = None,
                 profiles: Iterable[str] = PROFILES, outbound_default: str = "allow", fqdn_remote: str = "any",
                 group: str = GROUP) -> tuple[list[Rule], list[str]]:
     """The rules ``host`` should have, sorted by name, and warnings.
@@ -155,7 +156,7 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
         program_path = _program_path(program, paths, flow["id"], problems) if program else None
         ports = tuple(flow.get("ports") or ())
         if flow["protocol"] == "icmp":
-            by_version: dict[str, list[Any]] = defaultdict(list)
+            by_version: dict[str, list[str]] = defaultdict(list)
             for net in nets:
                 by_version[windows_protocol("icmp", 6 if ":" in net else 4)].append(net)
             targets = sorted(by_version.items())
@@ -169,7 +170,7 @@ def render_host(plan: Mapping[str, Any], host: str, *, program_paths: Mapping[st
             entry["services"].add(flow.get("service") or flow["entry"])
     problems.raise_if_any()
 
-    rules = []
+    rules: list[Rule] = []
     for (direction, protocol, ports, program), entry in groups.items():
         port_list = list(ports)
         name = rule_name(direction, protocol, port_list, program)
@@ -218,7 +219,11 @@ def rule_flows(rule: Mapping[str, Any]) -> list[str]:
     return [i.strip() for i in listed[1].split(",")] if len(listed) == 2 else []
 
 
-def permitting_rule(rules: Iterable[Rule], direction: str, protocol: str, port: int | None, remote: str | None) -> Rule | None:
+_AnyRule = TypeVar("_AnyRule", bound=Mapping[str, Any])  # a Rule, or a rule as render_host hands it out
+
+
+def permitting_rule(rules: Iterable[_AnyRule], direction: str, protocol: str, port: int | None,
+                    remote: str | None) -> _AnyRule | None:
     """The first allow rule of ``rules`` that lets this packet through, read from the rules as rendered."""
     addr = ipaddress.ip_address(remote) if remote is not None else None
     name = windows_protocol(protocol, addr.version if addr is not None else 4) if protocol in PROTOCOLS or protocol == "icmp" else None
@@ -238,7 +243,7 @@ def permitting_rule(rules: Iterable[Rule], direction: str, protocol: str, port: 
     return None
 
 
-def rules_markdown(host: str, group: str, rules: list[Rule], warnings: list[str]) -> str:
+def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], warnings: list[str]) -> str:
     """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``."""
     def cell(values: Any) -> str:
         text = ", ".join(values) if isinstance(values, list) else str(values)
@@ -271,7 +276,7 @@ def _check_profiles(profiles: Iterable[str], problems: Problems) -> list[str]:
     return [p for p in PROFILES if p in out]
 
 
-def desired_profiles(profiles: Iterable[str], outbound_default: str) -> dict[str, dict[str, Any]]:
+def desired_profiles(profiles: Iterable[str], outbound_default: str) -> dict[str, WindowsProfile]:
     """Profile settings the role enforces: firewall on, inbound default block, outbound as chosen."""
     problems = Problems()
     names = _check_profiles(profiles, problems)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypedDict
 
-from ._ports import PortError, format_ports, merge, parse_ports
+from ._plan_types import WindowsProfile
+from ._ports import PortError, PortRange, format_ports, merge, parse_ports
 from ._windows_model import ANY, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, Rule, WindowsFirewallError, _collapse
 
 # Protocols as Windows reports them by number -> the names rendering uses.
@@ -116,7 +117,8 @@ def normalise_ports(value: Any) -> list[str]:
     items = _as_list(value)
     if not items or any(str(i).casefold() == "any" for i in items):
         return [ANY]
-    ranges, keywords = [], set()
+    ranges: list[PortRange] = []
+    keywords: set[str] = set()
     for item in items:
         try:
             ranges.extend(parse_ports(str(item)))
@@ -145,7 +147,7 @@ def normalise_addresses(value: Any) -> list[str]:
         try:
             if "-" in text:
                 lo, hi = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
-                nets.extend(ipaddress.summarize_address_range(lo, hi))  # type: ignore[arg-type]
+                nets.extend(ipaddress.summarize_address_range(lo, hi))
             else:
                 nets.append(ipaddress.ip_network(text, strict=False))
         except (ValueError, TypeError) as exc:
@@ -187,9 +189,9 @@ def normalise_rule(raw: Mapping[str, Any]) -> Rule:
     }
 
 
-def normalise_profiles(raw: Any) -> dict[str, dict[str, Any]]:
+def normalise_profiles(raw: Any) -> dict[str, WindowsProfile]:
     """Profiles as reported (a list of {Name, Enabled, DefaultInboundAction, DefaultOutboundAction})."""
-    out = {}
+    out: dict[str, WindowsProfile] = {}
     for item in _as_list(raw) if not isinstance(raw, Mapping) else [dict(v, Name=k) for k, v in raw.items()]:
         name = normalise_profiles_mask(item.get("Name"))
         if len(name) != 1:
@@ -204,13 +206,35 @@ def normalise_profiles(raw: Any) -> dict[str, dict[str, Any]]:
 
 # --------------------------------------------------------------------------- diffing
 
+class RuleUpdate(TypedDict):
+    rule: Rule  # as it should be
+    before: Rule  # as the host has it
+    fields: list[str]  # the fields of RULE_FIELDS that differ, in that order
+
+
+class RuleChanges(TypedDict):
+    """What :func:`diff_rules` finds: rules to add, to update and to remove (names), each sorted by name."""
+
+    add: list[Rule]
+    update: list[RuleUpdate]
+    remove: list[str]
+    stale: list[str]  # kept without purge: the group's rules that the plan no longer has
+    unchanged: list[str]
+
+
+class ProfileChange(TypedDict):
+    name: str
+    before: dict[str, Any]  # the profile's settings on the host ({} when it reports none)
+    after: dict[str, Any]  # as they should be (WindowsProfile's keys)
+
+
 def _comparable(rule: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: rule.get(k) for k in RULE_FIELDS}
     out["program"] = str(out["program"]).casefold()  # Windows paths are case-insensitive
     return out
 
 
-def diff_rules(desired: list[Rule], current: list[Rule], purge: bool = True) -> dict[str, Any]:
+def diff_rules(desired: Sequence[Rule], current: Sequence[Rule], purge: bool = True) -> RuleChanges:
     """Adds, updates (with the fields that differ) and removals, each sorted by name.
 
     ``current`` must hold only the rules of the collection's group; a rule is matched by name.
@@ -219,7 +243,8 @@ def diff_rules(desired: list[Rule], current: list[Rule], purge: bool = True) -> 
     want = {r["name"]: r for r in desired}
     have = {r["name"]: r for r in current}
     adds = [want[n] for n in sorted(set(want) - set(have))]
-    updates, unchanged = [], []
+    updates: list[RuleUpdate] = []
+    unchanged: list[str] = []
     for name in sorted(set(want) & set(have)):
         a, b = _comparable(have[name]), _comparable(want[name])
         fields = [k for k in RULE_FIELDS if a[k] != b[k]]
@@ -237,8 +262,8 @@ def diff_rules(desired: list[Rule], current: list[Rule], purge: bool = True) -> 
     }
 
 
-def diff_profiles(desired: Mapping[str, Mapping[str, Any]], current: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    changes = []
+def diff_profiles(desired: Mapping[str, WindowsProfile], current: Mapping[str, WindowsProfile]) -> list[ProfileChange]:
+    changes: list[ProfileChange] = []
     for name in sorted(desired):
         have = dict(current.get(name) or {})
         want = dict(desired[name])
@@ -264,7 +289,7 @@ def _yaml_block(rule: Mapping[str, Any] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ansible_diff(changes: Mapping[str, Any], current: Mapping[str, Rule], profile_changes: list[dict[str, Any]]) -> list[dict[str, str]]:
+def ansible_diff(changes: RuleChanges, current: Mapping[str, Rule], profile_changes: list[ProfileChange]) -> list[dict[str, str]]:
     """Ansible's diff format: one before/after pair per changed rule and per changed profile."""
     out = []
     for rule in changes["add"]:
@@ -291,7 +316,7 @@ def module_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (list(rule[k]) if isinstance(rule[k], list) else rule[k]) for k in RULE_FIELDS}
 
 
-def apply_args(group: str, changes: Mapping[str, Any], profile_changes: list[dict[str, Any]]) -> dict[str, Any]:
+def apply_args(group: str, changes: RuleChanges, profile_changes: list[ProfileChange]) -> dict[str, Any]:
     """Arguments of the single ``apply`` call: everything the host must change, nothing else."""
     return {
         "operation": "apply",
@@ -383,12 +408,13 @@ def _addresses_cover(outer: list[str], inner: list[str]) -> bool:
                 return False
             continue
         net = ipaddress.ip_network(item)
-        if not any(net.version == o.version and net.subnet_of(o) for o in onets):  # type: ignore[arg-type]
+        if not any(net.version == o.version and net.subnet_of(o) for o in onets):  # type: ignore[arg-type]  # same version: checked first
             return False
     return True
 
 
-def foreign_openings(desired: list[Rule], foreign: list[Rule], directions: Iterable[str] = ("Inbound",)) -> list[dict[str, Any]]:
+def foreign_openings(desired: Sequence[Mapping[str, Any]], foreign: Sequence[Mapping[str, Any]],  # Mapping: keys are computed
+                     directions: Iterable[str] = ("Inbound",)) -> list[dict[str, Any]]:
     """Enabled allow rules outside the collection's group that open what no desired rule opens.
 
     A foreign rule is covered when one desired rule of the same direction and protocol allows

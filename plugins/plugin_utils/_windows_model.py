@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Any
 
 from ._errors import VoiceopsError
+from ._plan_types import WindowsRule
 
 GROUP = "voiceops.firewall"
 PROFILES = ("Domain", "Private", "Public")
@@ -25,7 +25,7 @@ _PORT_PROTOCOLS = ("TCP", "UDP")  # the protocols whose rules have ports
 RULE_FIELDS = ("name", "display_name", "description", "direction", "action", "enabled", "profiles",
                "protocol", "local_ports", "remote_ports", "local_addresses", "remote_addresses", "program")
 
-Rule = dict[str, Any]
+Rule = WindowsRule  # the keys of RULE_FIELDS
 
 
 class WindowsFirewallError(VoiceopsError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_audit import compare, normalise
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._audit import drift_text
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._drift import drift_text
 
 
 def listing(elements):

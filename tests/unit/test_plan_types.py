@@ -5,7 +5,9 @@ Every mapping in the example plan must have every required key of its type, and 
 does not declare (required or NotRequired), all the way down (flows, their ends and citations,
 instances, edges, paths, routes, security checks, findings); leaf values are checked against the
 declared types too. So a key added to, renamed in or dropped from the planner fails here until
-``_plan_types.py`` (and docs/plan-schema.md) say so.
+``_plan_types.py`` (and docs/plan-schema.md) say so. The same holds for what the targets render
+from the example plan: each edge's report, and each Windows host's rules (rendered and read back)
+and profiles.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any, Union
 
 import pytest
 
-from example_inventory import example_outcome, example_vars, plan_of
+from example_inventory import example_outcome, example_vars, plan_of, role_program_paths
+from windows_fake import FakeWindowsFirewall
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _lint, _plan_types as T
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _lint, _nft, _plan_types as T, _windows
 
 
 def _is_typeddict(tp: Any) -> bool:
@@ -118,3 +121,45 @@ def test_the_checker_sees_drift(outcome):
     assert "plan.flows[0]: key 'extra' is not declared in Flow" in text
     assert "lacks required key 'features'" in text
     assert "plan.summary.flows: 'many' is not an int" in text
+
+
+# What the targets render: an edge's report and a Windows host's rules and profiles.
+
+def test_edge_reports_have_the_declared_keys(outcome):
+    plan = outcome.plan
+    for edge in sorted(plan["edges"]):
+        report = _nft.render_edge(plan, edge)[1].as_dict()
+        assert _problems(report, T.NftReport, "report of %s" % edge) == []
+    elements = [e for v in report["trace"].values() for e in v]
+    assert {("service" in e, "ports" in e) for e in elements} == {(True, True), (False, False)}, "maps and sets"
+    assert report["zone_wide"]
+
+
+def test_a_flow_no_edge_can_enforce_is_reported_with_the_declared_keys(outcome):
+    plan = copy.deepcopy(outcome.plan)
+    edge = sorted(plan["edges"])[0]
+    flow = next(f for f, place in _nft.edge_placements(plan, edge) if place.kind == "forward" and f["dst"]["addresses"])
+    flow["src"] = dict(flow["src"], addresses=["fd00:99::1"])
+    flow["dst"] = dict(flow["dst"], addresses=[a for a in flow["dst"]["addresses"] if ":" not in a])
+    report = _nft.render_edge(plan, edge)[1].as_dict()
+    assert [n["flow"] for n in report["not_enforceable"]] == [flow["id"]]
+    assert _problems(report, T.NftReport, "report") == []
+
+
+@pytest.mark.parametrize("outbound", ["allow", "block"])
+def test_windows_rules_and_profiles_have_the_declared_keys(outcome, outbound):
+    plan = outcome.plan
+    host_vars = example_vars()[1]
+    for host in _windows.windows_hosts(plan):
+        rules = _windows.render_host(plan, host, program_paths=role_program_paths(host_vars[host]), outbound_default=outbound)[0]
+        assert rules and _problems(rules, list[T.WindowsRule], "rules of %s" % host) == []
+        assert [sorted(r) for r in rules] == [sorted(_windows.RULE_FIELDS)] * len(rules)
+        # and as the host reports them back, normalised
+        fake = FakeWindowsFirewall()
+        fake.run(_windows.apply_args(_windows.GROUP, _windows.diff_rules(rules, []), []))
+        query = fake.run({"operation": "query", "group": _windows.GROUP})
+        current = [_windows.normalise_rule(r) for r in query["rules"]]
+        assert _problems(current, list[T.WindowsRule], "rules of %s read back" % host) == []
+    profiles = _windows.desired_profiles(_windows.PROFILES, outbound)
+    assert _problems(profiles, dict[str, T.WindowsProfile], "profiles") == []
+    assert _problems(_windows.normalise_profiles(query["profiles"]), dict[str, T.WindowsProfile], "profiles read back") == []

@@ -1,7 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to voiceops.firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Drift audit reports (internal API): readable drift lines and JUnit XML."""
+"""Drift audit reports: nft_audit's drift items as readable lines, every target's drift as JUnit XML (internal API).
+
+:func:`drift_text` turns one item of ``nft_audit``'s ``drift`` (``module_utils/_nft_audit.py``)
+into a line, writing the set element or rule it carries (nft JSON) the way nft writes it. The
+audit records of every target (the edge role's and the Windows role's ``*_audit`` facts: host,
+target, missing, extra, modified) become JUnit XML (:func:`junit`) and the playbook's drifted
+check (:func:`drifted`). Filters ``drift_text``, ``audit_junit`` and ``audit_drifted``
+(``plugins/filter/audit.py``).
+"""
 
 from __future__ import annotations
 
@@ -38,14 +46,14 @@ def _verdict_text(verdict: Any) -> str:
 def drift_text(item: Mapping[str, Any]) -> str:
     """One nft_audit drift item as a line a person reads."""
     kind, name = item["kind"], item["name"]
-    if kind == "element":
-        text = "element %s: %s" % (name, _value_text(json.loads(item["item"])))
-        return text + ("  (%s)" % item["detail"] if item.get("detail") or item["status"] == "modified" else "")
     if kind == "rule":
         rule = json.loads(item["item"])
         comment = " comment %r" % rule["comment"] if rule.get("comment") else ""
         return "rule in chain %s:%s %s" % (name, comment, json.dumps(rule["expr"], sort_keys=True))
-    return "%s %s%s" % (kind, name, "  (%s)" % item["detail"] if item.get("detail") else "")
+    detail = "  (%s)" % item["detail"] if item.get("detail") else ""  # a modified item always has one
+    if kind == "element":
+        return "element %s: %s%s" % (name, _value_text(json.loads(item["item"])), detail)
+    return "%s %s%s" % (kind, name, detail)
 
 
 def drifted(records: list[Mapping[str, Any]]) -> bool:
