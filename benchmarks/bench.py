@@ -12,6 +12,11 @@ Run it with ``benchmarks/run.sh`` (sets up .venv and Aerleon's throwaway virtual
   playbook writes), its peak RSS, and a check that its plan.json is the in-process plan;
 * edge: the edge firewall's rule set (rules, set elements, render time, ``nft -c`` time);
 * windows: rules per Windows host (mean and max) and the time to render all of them;
+* verdicts: every planned flow checked against our rendered output (the edge's nft text and every
+  Windows host's rules, program conditions included) where the plan enforces it, each flow's
+  networks x all of its ports accepted in full, plus default-deny probes between the edge's zones
+  (``verdicts.check_planned``); the benchmark stops, naming the first rejected flows, unless
+  ``planned_rejected`` is 0; its time is printed;
 * Aerleon: the same flows as an Aerleon policy, compiled to nftables and windows_advfirewall
   (``nft -c`` on its nftables output too), the verdicts of both compared on a sample of
   connections first, and two ratios: Aerleon's compile over ours on the same flows (edge render
@@ -163,7 +168,7 @@ def _random_port(ports: list[str], rng: random.Random) -> int:
     return rng.randint(int(lo), int(hi or lo))
 
 
-def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int, rng: random.Random) -> dict[str, int]:
+def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int, rng: random.Random) -> dict[str, Any]:
     """Verdicts of both nftables rule sets on flows of the plan and on near misses."""
     a, b = verdicts.OurNft(ours), verdicts.AerleonNft(theirs)
     zones = the_plan["edges"][EDGE]["zones"]
@@ -172,7 +177,7 @@ def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int,
            and f["dst_zone"] in iface and EDGE not in (f["src"]["name"], f["dst"]["name"])]
     inp = [f for f in the_plan["flows"] if f["dst"]["name"] == EDGE and f["src_zone"] in iface]
     zone_nets = {z: v["networks"] for z, v in the_plan["zones"].items()}
-    stats = {"packets": 0, "accepted": 0, "disagree": 0, "planned_rejected": 0}
+    stats: dict[str, Any] = {"packets": 0, "accepted": 0, "disagree": 0, "planned_rejected": 0, "rejected_flows": []}
     protos = ["tcp", "udp", "icmp", "gre", "esp"]
     for i in range(samples):
         flow = rng.choice(fwd)
@@ -202,6 +207,8 @@ def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int,
         stats["accepted"] += va
         stats["disagree"] += va != vb
         stats["planned_rejected"] += planned and not va
+        if planned and not va and len(stats["rejected_flows"]) < 5:
+            stats["rejected_flows"].append(flow["id"])
     for flow in rng.sample(inp, min(len(inp), max(1, samples // 20))):
         src = _random_in(rng.choice(flow["src"]["addresses"] or zone_nets[flow["src_zone"]]), rng)
         port = _random_port(flow["ports"], rng)
@@ -284,6 +291,13 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
     log("windows: %d hosts, %.1f rules per host (max %d), render %.3f s" % (
         len(win_rules), row["win_rules_mean"], row["win_rules_max"], row["win_render_s"]))
 
+    # Verdicts: every planned flow accepted by our rendered output where the plan enforces it.
+    check = verdicts.check_planned(the_plan, EDGE, text, win_rules, PROGRAM_PATHS)
+    row["verdict_check"] = check.as_dict()
+    log("verdicts: " + check.summary())
+    if not check.ok:
+        raise SystemExit(check.failure())
+
     # Aerleon on the same flows.
     if not args.no_aerleon:
         names = aerleon_policy.Names()
@@ -313,6 +327,9 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
         # Same verdicts first, then compare times.
         row["verdicts_edge"] = compare_edge(the_plan, text, aer_text, args.samples, rng)
         row["verdicts_windows"] = compare_windows(the_plan, index, win_rules, aer_out, args.samples, rng)
+        if row["verdicts_edge"]["planned_rejected"]:
+            raise SystemExit("sampled comparison: %d points of planned flows rejected by our edge table (%s)"
+                             % (row["verdicts_edge"]["planned_rejected"], ", ".join(row["verdicts_edge"]["rejected_flows"])))
         if row["verdicts_edge"]["disagree"] or row["verdicts_windows"]["disagree"]:
             raise RuntimeError("verdicts differ between our rule sets and Aerleon's: %s %s"
                                % (row["verdicts_edge"], row["verdicts_windows"]))
@@ -407,7 +424,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             ("ours s", lambda r: f(r.get("ours_total_s"))),
             ("Aerleon/ours", lambda r: f(r.get("ratio"), "%.1fx")),
             ("verdicts", lambda r: "%d agree" % (r["verdicts_edge"]["packets"] + r["verdicts_windows"]["packets"])
-             if "verdicts_edge" in r else "n/a")]
+             if "verdicts_edge" in r else "n/a"),
+            ("planned flows checked (boxes)", lambda r: "%d (%d), %d rejected" % (
+                r["verdict_check"]["flows"], r["verdict_check"]["boxes"], r["verdict_check"]["planned_rejected"])),
+            ("check s", lambda r: "%.2f (CPU %.2f)" % (r["verdict_check"]["seconds"], r["verdict_check"]["cpu_seconds"]))]
     head = "| " + " | ".join(col[0] for col in cols) + " |"
     sep = "|" + "|".join("---:" for _col in cols) + "|"
     body = ["| " + " | ".join(col[1](r) for col in cols) + " |" for r in rows]
