@@ -4,6 +4,9 @@
 #   benchmarks/run.sh --sizes 100,1000     # any option of benchmarks/bench.py (--help)
 #   benchmarks/run.sh --regional           # one edge vs an edge per region, 1,000 and 10,000 hosts
 #                                          # (benchmarks/regional.py and its options; no Aerleon)
+#   benchmarks/run.sh --apply [--json-vars] [--edge]
+#                                          # what the user waits for: plan.yml beside Ansible's floor,
+#                                          # the roles per host (benchmarks/apply.py; about 10 minutes)
 #
 # 1. scripts/setup.sh: .venv with ansible-core, nftables (nft -c), the collection link;
 # 2. a throwaway virtualenv for Aerleon from PyPI (benchmarks/.venv-aerleon, git-ignored;
@@ -20,6 +23,10 @@ scripts/setup.sh
 if [[ "${1:-}" == "--regional" ]]; then
     shift
     exec "$repo/.venv/bin/python" "$here/regional.py" "$@"
+fi
+if [[ "${1:-}" == "--apply" ]]; then
+    shift
+    exec "$repo/.venv/bin/python" "$here/apply.py" "$@"
 fi
 
 PYTHON="${PYTHON:-python3.11}"

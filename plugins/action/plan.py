@@ -8,6 +8,7 @@ lint findings, diagram sources) in Python, see ``plugin_utils/_artefacts.py``.""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ansible import constants as C
@@ -17,7 +18,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _artefacts, _pipeline
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._gc import gc_paused
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._pipeline import GLOBAL_VARS, HOST_VARS
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._targets import TARGETS
 
 
 class ActionModule(ActionBase):
@@ -27,14 +30,25 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _var(self, task_vars: dict[str, Any], name: str) -> Any:
+        """A play variable, templated only when it holds a template: the inventory's bulk data
+        (thousands of endpoints) has none, and templating it walks and copies every value."""
         if name not in task_vars:
             return None
-        return self._templar.template(task_vars[name])
+        value = task_vars[name]
+        return self._templar.template(value) if _holds_template(value) else value
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        # The whole task builds an acyclic heap of millions of objects (variables, plan, files):
+        # the cyclic collector would walk it again and again (docs/performance.md).
+        with gc_paused():
+            return self._run(tmp, task_vars)
+
+    def _run(self, tmp: str | None, task_vars: dict[str, Any] | None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(module_argument_spec("plan")).validate(self._task.args)
+        task_args = dict(self._task.args)
+        given_plan = task_args.pop("plan", None)  # not deep-copied by the validator: it may be large
+        validation = ArgumentSpecValidator(module_argument_spec("plan")).validate(task_args)
         if validation.error_messages:
             result.update(failed=True, msg="voiceops.firewall.plan: " + "; ".join(error_messages(validation, "voiceops.firewall.plan")))
             return result
@@ -51,30 +65,38 @@ class ActionModule(ActionBase):
         names_by_host = {}
         for host in hosts:
             hv = hostvars[host]
-            host_vars[host] = {key: hv[key] for key in HOST_VARS if key in hv}
             role_vars[host] = {key: hv[key] for key in _pipeline.ROLE_VARS if key in hv}
-            names_by_host[host] = [key for key in hv if isinstance(key, str) and key.startswith("voiceops_")]
+            if given_plan is None:
+                host_vars[host] = {key: hv[key] for key in HOST_VARS if key in hv}
+                names_by_host[host] = [key for key in hv if isinstance(key, str) and key.startswith("voiceops_")]
         unknown_vars = _pipeline.unknown_variables(names_by_host)
 
-        global_vars = {name: self._var(task_vars, name) for name in GLOBAL_VARS}
+        global_vars = {name: self._var(task_vars, name)
+                       for name in (GLOBAL_VARS if given_plan is None else ("voiceops_lint_accept", "voiceops_lint_fail_on"))}
         global_vars = {k: v for k, v in global_vars.items() if v is not None}
-        catalog_paths = args["catalog_paths"]
-        if catalog_paths is None:
-            catalog_paths = self._var(task_vars, "voiceops_catalog_paths") or []
-        catalog_extra = args["catalog_extra"]
-        if catalog_extra is None:
-            catalog_extra = self._var(task_vars, "voiceops_catalog_extra") or []
-
+        render = dict(render=args["output_dir"] is not None, diagrams=args["diagrams"], views=args["diagram_views"],
+                      role_vars=role_vars, artefacts=args["artefacts"])
         try:
-            outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, render=args["output_dir"] is not None,
-                                    diagrams=args["diagrams"], views=args["diagram_views"], role_vars=role_vars)
+            if given_plan is not None:
+                outcome = _pipeline.from_plan(given_plan, global_vars, **render)
+            else:
+                catalog_paths = args["catalog_paths"]
+                if catalog_paths is None:
+                    catalog_paths = self._var(task_vars, "voiceops_catalog_paths") or []
+                catalog_extra = args["catalog_extra"]
+                if catalog_extra is None:
+                    catalog_extra = self._var(task_vars, "voiceops_catalog_extra") or []
+                outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, **render)
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result
         the_plan, found, fail_on, blocking, files = outcome.plan, outcome.findings, outcome.fail_on, outcome.blocking, outcome.files
 
-        result.update(changed=False, summary=the_plan["summary"], findings=found,
+        targets = {host: kind for kind, target in TARGETS.items() for host in target.hosts(the_plan)}
+        result.update(changed=False, summary=the_plan["summary"], targets=targets,
                       lint={"fail_on": fail_on, "blocking": [f["id"] + " " + f["message"] for f in blocking]})
+        if args["return_findings"]:
+            result["findings"] = found
         if args["return_plan"]:
             result["plan"] = the_plan
         if files is not None:
@@ -103,3 +125,24 @@ def _write_failed(output_dir: str, exc: Exception) -> dict[str, Any]:
         problems = [why]
     return {"failed": True, "msg": "voiceops.firewall.plan: output_dir: %s: %s" % (output_dir, why),
             "problems": problems, "output_dir": output_dir, "changed": False}
+
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+def _holds_template(value: Any) -> bool:
+    """Whether any string in ``value`` (nested lists and mappings, keys too) holds a template marker."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "{" in item and any(marker in item for marker in _MARKERS):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            return True  # anything else (a lazy or undefined value): leave it to the templar
+    return False

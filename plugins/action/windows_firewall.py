@@ -15,8 +15,10 @@ from typing import Any
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _apply
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._plan_types import Plan
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import desired_profiles, render_host
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host import (
     ansible_diff,
@@ -45,7 +47,11 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         self._host_calls = 0
-        validation = ArgumentSpecValidator(module_argument_spec("windows_firewall")).validate(self._task.args)
+        # The whole plan (option plan) is taken out before validation: the validator deep-copies
+        # every argument, which for a plan of many thousands of flows costs seconds per host.
+        task_args = dict(self._task.args)
+        whole_plan = task_args.pop("plan", None)
+        validation = ArgumentSpecValidator(module_argument_spec("windows_firewall")).validate(task_args)
         if validation.error_messages:
             result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + "; ".join(error_messages(validation, "voiceops.firewall.windows_firewall")))
             return result
@@ -53,8 +59,9 @@ class ActionModule(ActionBase):
         host = args["host"] or task_vars.get("inventory_hostname")
         group = args["group"]
         try:
+            plan = _plan_of(whole_plan, args["plan_dir"], host)
             desired, warnings = render_host(
-                args["plan"], host, program_paths=args["program_paths"], profiles=args["profiles"],
+                plan, host, program_paths=args["program_paths"], profiles=args["profiles"],
                 outbound_default=args["outbound_default"], fqdn_remote=args["fqdn_remote"], group=group)
             want_profiles = desired_profiles(args["profiles"], args["outbound_default"]) if args["manage_profiles"] else {}
         except VoiceopsError as exc:
@@ -91,7 +98,6 @@ class ActionModule(ActionBase):
         apply = apply_args(group, changes, profile_changes)
         result.update(
             changed=changed,
-            rules=desired,
             summary={
                 "desired": len(desired),
                 "added": [r["name"] for r in changes["add"]],
@@ -102,6 +108,8 @@ class ActionModule(ActionBase):
                 "profiles": [p["name"] for p in profile_changes],
             },
         )
+        if args["return_rules"]:
+            result["rules"] = desired
         if changed:
             result["commands"] = powershell_preview(apply).splitlines()
         if self._task.diff and changed:
@@ -124,3 +132,16 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = warnings
         return result
+
+
+def _plan_of(whole_plan: Any, plan_dir: str | None, host: str) -> Plan:
+    """The plan to render ``host`` from: its part in ``plan_dir`` (what the role passes), or the whole plan."""
+    if (whole_plan is None) == (plan_dir is None):
+        raise VoiceopsError("give exactly one of plan_dir (a folder written by the plan step; the role passes it) and plan "
+                            "(got %s)" % ("both" if plan_dir is not None else "neither"))
+    if plan_dir is not None:
+        return _apply.load(plan_dir, host, "windows")
+    if not isinstance(whole_plan, dict):
+        raise VoiceopsError("plan: give the plan that voiceops.firewall.plan returns (a dictionary), got %s"
+                            % type(whole_plan).__name__)
+    return whole_plan  # type: ignore[return-value]  # render_host checks what it reads

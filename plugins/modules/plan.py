@@ -50,6 +50,8 @@ options:
         C(edge/<edge>.json) per edge firewall, C(matrix.md), C(matrix.csv), C(matrix.html),
         C(findings.json), C(findings.xml), and with O(diagrams) the diagram sources
         C(diagrams/<name>.dot) (drawing them to SVG is left to C(dot)).
+      - The apply inputs, C(apply/<host>.json) per host a target enforces on and C(apply/_plan.json),
+        hold each host's part of the plan, which the roles apply a host from (C(docs/scaling.md)).
       - Byte-identical to what the filters give, written in Python without passing the plan
         through Ansible's templating, which costs seconds per task on a large estate.
       - A file is rewritten only when its content changed (the task reports C(changed) then),
@@ -58,6 +60,22 @@ options:
       - Files the plan no longer has (an edge firewall removed from the inventory) are left
         alone.
     type: path
+  artefacts:
+    description:
+      - With O(output_dir), which files to write. V(all) is every file listed under O(output_dir).
+        V(apply) is only the apply inputs C(apply/) (what the roles read); the roles use it
+        when they plan for themselves.
+    type: str
+    choices: [all, apply]
+    default: all
+  plan:
+    description:
+      - A plan computed earlier (the RV(plan) of this module, e.g. handed from one AWX workflow job
+        to the next through C(set_stats)). Instead of planning from the inventory, its lint and
+        files are made from it; the inventory is read only for the Windows hosts' role variables.
+      - Give it once per play, on a task of its own with O(output_dir), then pass that folder to
+        the roles (C(windows_firewall_plan_dir), C(edge_firewall_plan_dir)).
+    type: raw
   diagrams:
     description: With O(output_dir), also write the diagram sources.
     type: bool
@@ -69,6 +87,13 @@ options:
     type: list
     elements: str
     default: [speechexec_mobile_service]
+  return_findings:
+    description:
+      - Return the lint findings (RV(findings)). With O(output_dir) they are in C(findings.json)
+        too; a large estate has thousands, which Ansible copies into the task's result. RV(lint)
+        is returned either way.
+    type: bool
+    default: true
   return_plan:
     description:
       - Return the plan (RV(plan)). Set it to V(false) on a large estate when only the files,
@@ -152,6 +177,11 @@ plan:
       description: Things the plan could not do (a missing peer, a port the vendor does not give).
       type: list
       elements: str
+targets:
+  description: Every host the plan enforces on, with its kind of target (C(nftables), C(windows)).
+  returned: success
+  type: dict
+  sample: {"edge01": "nftables", "dc01": "windows"}
 summary:
   description: Counts of flows, per product and zone pairs.
   returned: success
@@ -162,7 +192,7 @@ findings:
     Security lint findings (rules in C(docs/lint.md)), each with C(id), C(severity), C(title),
     C(flow), C(subject), C(message), C(citation) and C(accepted) (the reason, when the inventory
     accepts it in C(voiceops_lint_accept)).
-  returned: success
+  returned: success and O(return_findings)
   type: list
   elements: dict
 lint:

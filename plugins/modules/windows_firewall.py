@@ -31,11 +31,26 @@ description:
 author:
   - voiceops.firewall maintainers (@voiceops)
 options:
+  plan_dir:
+    description:
+      - A folder written by the plan step (M(voiceops.firewall.plan) with C(output_dir), or
+        C(playbooks/plan.yml)); the host's rules are rendered from its part of the plan there,
+        C(apply/<host>.json), checked to belong to the same plan run as the folder.
+      - What one host costs then does not depend on the size of the estate
+        (C(docs/scaling.md)). The role C(voiceops.firewall.windows_firewall) passes this.
+      - Exactly one of O(plan_dir) and O(plan).
+    type: path
   plan:
     description:
-      - The plan, as returned by M(voiceops.firewall.plan) (its C(plan) key).
-    type: dict
-    required: true
+      - The whole plan, as returned by M(voiceops.firewall.plan) (its C(plan) key).
+      - For small estates and tests. Every task that is given a plan of many thousands of flows as
+        an argument pays for templating it, once per host; use O(plan_dir) instead.
+      - Exactly one of O(plan_dir) and O(plan).
+    type: raw
+  return_rules:
+    description: Also return the rules the host should have (RV(rules)); they are in C(windows/<host>.json) of the plan folder too.
+    type: bool
+    default: false
   host:
     description:
       - The host's name in the plan. Defaults to C(inventory_hostname).
@@ -100,7 +115,7 @@ options:
     default: any
     choices: [any, skip]
 notes:
-  - Run M(voiceops.firewall.plan) once (C(run_once), C(delegate_to=localhost)) and pass its plan;
+  - Run M(voiceops.firewall.plan) once with C(output_dir) and pass that folder as O(plan_dir);
     the role C(voiceops.firewall.windows_firewall) does that.
 attributes:
   check_mode:
@@ -119,15 +134,17 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Compute the plan once
+- name: Compute the plan once and write each host's part of it
   voiceops.firewall.plan:
+    output_dir: /srv/voiceops/plan
+    artefacts: apply
+    return_plan: false
   run_once: true
   delegate_to: localhost
-  register: voiceops_plan
 
 - name: Apply each Windows host's rules
   voiceops.firewall.windows_firewall:
-    plan: "{{ voiceops_plan.plan }}"
+    plan_dir: /srv/voiceops/plan
     program_paths:
       W3WP.exe: '%SystemRoot%\System32\inetsrv\w3wp.exe'
       SESWorker.exe: 'D:\Speech Server\SESWorker.exe'
@@ -136,7 +153,7 @@ EXAMPLES = r"""
 RETURN = r"""
 rules:
   description: The rules the host should have, sorted by name.
-  returned: success
+  returned: success and O(return_rules)
   type: list
   elements: dict
   sample:

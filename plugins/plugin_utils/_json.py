@@ -79,3 +79,45 @@ def _encode(value: Any, newline: str, out: list[str]) -> None:
         out.append(json.dumps(value))
     else:
         raise _NotPlain()
+
+
+def _line(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def plan_json(data: Any, cache: dict[int, str] | None = None) -> str:
+    """``plan.json``'s layout: the top-level keys sorted, one per line; each item of a top-level
+    list or mapping (a flow, an instance, a zone) on a line of its own, as key-sorted JSON.
+
+    So a change to one flow is a change to one line of a diff, and the text is written by the
+    C encoder (one ``json.dumps`` per item), several times faster than indenting every value.
+    ``cache``: encoded items by ``id``, for a caller that writes the same items into several
+    files while they are alive (the apply inputs repeat the plan's flows).
+    """
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        return nice_json(data)
+    memo: dict[int, str] = {} if cache is None else cache
+
+    def item(value: Any) -> str:
+        if isinstance(value, (dict, list)):
+            text = memo.get(id(value))
+            if text is None:
+                text = memo[id(value)] = _line(value)
+            return text
+        return _line(value)
+
+    out = ["{"]
+    keys = sorted(data)
+    for index, key in enumerate(keys):
+        value = data[key]
+        comma = "," if index < len(keys) - 1 else ""
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            inner = ",\n".join("    %s: %s" % (_esc(k), item(value[k])) for k in sorted(value))
+            out.append("  %s: {\n%s\n  }%s" % (_esc(key), inner, comma))
+        elif isinstance(value, list) and value:
+            inner = ",\n".join("    " + item(v) for v in value)
+            out.append("  %s: [\n%s\n  ]%s" % (_esc(key), inner, comma))
+        else:
+            out.append("  %s: %s%s" % (_esc(key), _line(value), comma))
+    out.append("}")
+    return "\n".join(out) + "\n"

@@ -20,9 +20,9 @@ from . import _artefacts
 from ._catalog import load_catalog
 from ._estate import build_estate
 from ._lint import apply_accepts, check_accepts, findings, gate
-from ._errors import Problems
+from ._errors import Problems, VoiceopsError
 from ._plan_types import Finding, Plan
-from ._planner import plan
+from ._planner import SCHEMA_VERSION, plan
 from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
 
 # What the plan reads: the play's variables, and per inventory host these.
@@ -33,7 +33,8 @@ HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voic
 ROLE_VARS = WINDOWS_SETTINGS  # the target roles' variables that shape the targets' files
 # Every other inventory variable of the collection (read by the playbooks and roles).
 OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",
-              "voiceops_plan_views", "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
+              "voiceops_plan_views", "voiceops_plan_dir", "voiceops_apply_dir", "voiceops_apply_edges",
+              "voiceops_apply_windows", "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
 KNOWN_VARS = frozenset(GLOBAL_VARS + tuple(v for v in HOST_VARS if v.startswith("voiceops_")) + OTHER_VARS)
 
 
@@ -69,22 +70,49 @@ class Outcome:
 
 def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], catalog_paths: Any = None,
         catalog_extra: Any = None, render: bool = False, diagrams: bool = True, views: list[str] | None = None,
-        role_vars: Mapping[str, Mapping[str, Any]] | None = None) -> Outcome:
+        role_vars: Mapping[str, Mapping[str, Any]] | None = None, artefacts: str = "all") -> Outcome:
     """Plan the estate; with ``render``, also every file of the plan (in memory, nothing written).
 
     ``role_vars``: per host, the target roles' variables (``windows_firewall_*``), over the
-    roles' own defaults, for the targets' files.
+    roles' own defaults, for the targets' files. ``artefacts``: ``all`` files, or only the
+    ``apply`` inputs (``_apply.py``).
     """
     catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
     estate = build_estate(global_vars, host_vars, catalog)
+    windows = _windows_settings(sorted(name for name, inst in estate.instances.items()
+                                       if inst.kind == "host" and inst.platform == "windows"), role_vars)
+    the_plan = plan(catalog, estate, frozenset(h for h, s in windows.items() if s["outbound_default"] == "block"))
+    return _outcome(the_plan, global_vars, windows, render, diagrams, views, artefacts)
+
+
+def from_plan(the_plan: Any, global_vars: Mapping[str, Any], render: bool = False, diagrams: bool = True,
+              views: list[str] | None = None, role_vars: Mapping[str, Mapping[str, Any]] | None = None,
+              artefacts: str = "all") -> Outcome:
+    """:func:`run` for a plan computed earlier (given to the plan action as ``plan``): its lint and
+    files, without the inventory's estate. Only the schema version is checked: the plan is the
+    collection's own output, handed over between plays or jobs."""
+    if not isinstance(the_plan, Mapping) or not isinstance(the_plan.get("flows"), list) or not isinstance(the_plan.get("instances"), Mapping):
+        raise VoiceopsError("plan: give a plan that voiceops.firewall.plan returned (a dictionary with flows and instances)")
+    if the_plan.get("schema_version") != SCHEMA_VERSION:
+        raise VoiceopsError("plan: schema version %r, this collection reads %d: plan again with this version of the collection"
+                            % (the_plan.get("schema_version"), SCHEMA_VERSION))
+    windows = _windows_settings(sorted(name for name, inst in the_plan["instances"].items()
+                                       if inst.get("kind") == "host" and inst.get("platform") == "windows"), role_vars)
+    return _outcome(the_plan, global_vars, windows, render, diagrams, views, artefacts)  # type: ignore[arg-type]
+
+
+def _windows_settings(hosts: list[str], role_vars: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
     defaults = windows_defaults()
     problems = Problems()
-    windows = {name: windows_settings(name, (role_vars or {}).get(name, {}), defaults, problems)
-               for name, inst in sorted(estate.instances.items()) if inst.kind == "host" and inst.platform == "windows"}
+    windows = {name: windows_settings(name, (role_vars or {}).get(name, {}), defaults, problems) for name in hosts}
     problems.raise_if_any()
-    the_plan = plan(catalog, estate, frozenset(h for h, s in windows.items() if s["outbound_default"] == "block"))
+    return windows
+
+
+def _outcome(the_plan: Plan, global_vars: Mapping[str, Any], windows: Mapping[str, Mapping[str, Any]], render: bool,
+             diagrams: bool, views: list[str] | None, artefacts: str) -> Outcome:
     found = apply_accepts(findings(the_plan), check_accepts(global_vars.get("voiceops_lint_accept")))
     fail_on = global_vars.get("voiceops_lint_fail_on", "high")
     blocking = gate(found, fail_on)
-    files = _artefacts.render(the_plan, found, fail_on, diagrams, views, {"windows": windows}) if render else None
+    files = _artefacts.render(the_plan, found, fail_on, diagrams, views, {"windows": windows}, artefacts) if render else None
     return Outcome(the_plan, found, fail_on, blocking, files)

@@ -20,6 +20,8 @@ from typing import Any
 from ._plan_types import Flow
 from ._views import ViewError, flows_of, md_cell, zone_matrix
 
+ZoneMatrix = dict[str, dict[str, dict[str, Any]]]
+
 PROTO_ORDER = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
 
 
@@ -44,9 +46,10 @@ def _cell_text(cell: Mapping[str, Any] | None, sep: str = "; ") -> str:
     return sep.join(parts)
 
 
-def matrix_markdown(plan: Any) -> str:
-    """Zone-to-zone matrix: rows are source zones, columns destination zones."""
-    matrix = zone_matrix(plan)
+def matrix_markdown(plan: Any, matrix: ZoneMatrix | None = None) -> str:
+    """Zone-to-zone matrix: rows are source zones, columns destination zones (``matrix``: the plan's
+    ``zone_matrix`` when the caller has it already)."""
+    matrix = matrix if matrix is not None else zone_matrix(plan)
     zones = _zones(plan)
     used_dst = [z for z in zones if any(z in row for row in matrix.values())]
     lines = ["# Port matrix", "", "Rows: source zone. Columns: destination zone. Destination ports per protocol, merged.", ""]
@@ -69,7 +72,7 @@ def matrix_markdown(plan: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def matrix_csv(plan: Any) -> str:
+def matrix_csv(plan: Any, matrix: ZoneMatrix | None = None) -> str:
     """One row per zone pair and protocol: src_zone,dst_zone,protocol,ports,flows,services."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -77,7 +80,7 @@ def matrix_csv(plan: Any) -> str:
     cells: dict[tuple[str, str, str], list[Flow]] = defaultdict(list)
     for flow in flows_of(plan):
         cells[(flow["src_zone"], flow["dst_zone"], flow["protocol"])].append(flow)
-    matrix = zone_matrix(plan)
+    matrix = matrix if matrix is not None else zone_matrix(plan)
     for (src, dst, proto) in sorted(cells, key=lambda k: (k[0], k[1], PROTO_ORDER.get(k[2], 9))):
         flows = cells[(src, dst, proto)]
         writer.writerow([src, dst, proto, " ".join(matrix[src][dst]["ports"][proto]), len(flows),
@@ -100,9 +103,9 @@ td.ext{background:#fff4e5}
 """
 
 
-def matrix_html(plan: Any, title: str = "Port matrix") -> str:
+def matrix_html(plan: Any, title: str = "Port matrix", matrix: ZoneMatrix | None = None) -> str:
     """A self-contained HTML page (no scripts, no external files) with the zone-to-zone matrix."""
-    matrix = zone_matrix(plan)
+    matrix = matrix if matrix is not None else zone_matrix(plan)
     zones = _zones(plan)
     external = {z for z, d in (plan.get("zones") or {}).items() if d.get("external")} if isinstance(plan, Mapping) else set()
     total = len(flows_of(plan))

@@ -16,7 +16,11 @@ A target:
   (deterministic: the same plan and settings give the same bytes);
 - ``verdict(plan, host, settings, packet, placement)``: permit or deny for one packet, read from
   its **rendered rules**, with the rule or element that decides;
-- ``drift_check``: the module that compares a live host with the plan (the audit runs it).
+- ``drift_check``: the module that compares a live host with the plan (the audit runs it);
+- ``inputs(plan)``: for each of its hosts, the part of the plan its rules are rendered from
+  (the same rules as from the whole plan, whatever the host's settings), in one pass over the
+  flows. The plan step writes each as ``apply/<host>.json`` (``_apply.py``), and the roles apply
+  a host from its part alone: what one host costs does not grow with the estate.
 
 A new target is one module that implements this and one line in :data:`TARGETS`
 (docs/extending.md, "A new target").
@@ -62,6 +66,32 @@ class Target(Protocol):
     def verdict(self, plan: Plan, host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]: ...
 
+    def inputs(self, plan: Plan) -> dict[str, Plan]: ...
+
+
+# What every part of a plan keeps: the schema version (readers check it).
+_PART_KEYS = ("schema_version",)
+
+
+def host_parts(plan: Plan, hosts: list[str]) -> dict[str, Plan]:
+    """For each of ``hosts``: its instance and the flows it is an end of (either direction), in
+    plan order; one pass over the flows. What a host target renders its rules from."""
+    instances = plan.get("instances", {})
+    flows: dict[str, list[Any]] = {host: [] for host in hosts}
+    for flow in plan.get("flows", []):
+        src, dst = flow["src"]["name"], flow["dst"]["name"]
+        if dst in flows:
+            flows[dst].append(flow)
+        if src in flows and src != dst:
+            flows[src].append(flow)
+    parts = {}
+    for host in hosts:
+        part: dict[str, Any] = {key: plan[key] for key in _PART_KEYS if key in plan}  # type: ignore[literal-required]
+        part["instances"] = {host: instances[host]} if host in instances else {}
+        part["flows"] = flows[host]
+        parts[host] = part
+    return parts  # type: ignore[return-value]  # a part has a plan's keys, fewer of them
+
 
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
@@ -90,6 +120,28 @@ class NftEdge:
             return {"kind": self.kind, "error": str(exc)}
         # explain passes a Placement for every edge (None only to host targets); edge_verdict's annotation says so
         return edge_verdict(report.as_dict(), packet.src, packet.dst, packet.protocol, packet.port, placement)
+
+    def inputs(self, plan: Plan) -> dict[str, Plan]:
+        """Per edge: the plan's topology (edges, zones, routes, paths, management networks), the
+        edge's own instance, and the flows it enforces (``enforced_by``; every flow when a plan
+        does not record it)."""
+        shared = {key: value for key, value in plan.items()
+                  if key not in ("flows", "instances", "summary", "warnings", "unenforced", "security_checks")}
+        instances = plan.get("instances", {})
+        edges = self.hosts(plan)
+        flows: dict[str, list[Any]] = {edge: [] for edge in edges}
+        for flow in plan.get("flows", []):
+            enforced_by = flow.get("enforced_by")
+            for edge in edges if enforced_by is None else enforced_by:
+                if edge in flows:
+                    flows[edge].append(flow)
+        parts = {}
+        for edge in edges:
+            part = dict(shared)
+            part["instances"] = {edge: instances[edge]} if edge in instances else {}
+            part["flows"] = flows[edge]
+            parts[edge] = part
+        return parts  # type: ignore[return-value]  # a part has a plan's keys, fewer of them
 
 
 _ROLE = Path(__file__).resolve().parents[2] / "roles" / "windows_firewall"
@@ -135,7 +187,7 @@ class WindowsHost:
         return _windows.windows_hosts(plan)
 
     def _rules(self, plan: Plan, host: str, settings: Mapping[str, Any],
-               any_path: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+               any_path: bool = False) -> tuple[list[_windows.Rule], list[str]]:
         paths = settings.get("program_paths") or {}
         if any_path:  # a verdict does not depend on where a program is installed
             paths = dict({f["program"]: f["program"] for f in plan.get("flows", []) if f.get("program")}, **paths)
@@ -172,6 +224,11 @@ class WindowsHost:
             return {"kind": self.kind, "verdict": "permit", "rule": rule["name"], "flows": _windows.rule_flows(rule)}
         return {"kind": self.kind, "verdict": "deny", "rule": "%s default block" % direction.lower()}
 
+    def inputs(self, plan: Plan) -> dict[str, Plan]:
+        """Per Windows host: its instance and the flows to and from it (outbound rules depend on
+        the host's ``outbound_default``, which the role may set differently from the plan)."""
+        return host_parts(plan, self.hosts(plan))
+
 
 # The registry: one line per target.
 TARGETS: dict[str, Target] = {
@@ -180,10 +237,18 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def target_files(plan: Plan, settings: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
-    """Every target's files for every host it enforces on, in registry and host order."""
+def target_inputs(plan: Plan) -> dict[str, dict[str, Plan]]:
+    """Per target kind: each of its hosts' part of the plan (``Target.inputs``)."""
+    return {kind: target.inputs(plan) for kind, target in TARGETS.items()}
+
+
+def target_files(plan: Plan, settings: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                 inputs: Mapping[str, Mapping[str, Plan]] | None = None) -> dict[str, str]:
+    """Every target's files for every host it enforces on, in registry and host order, each
+    rendered from the host's part of the plan (``inputs``, computed when not given)."""
+    inputs = inputs if inputs is not None else target_inputs(plan)
     files: dict[str, str] = {}
     for kind, target in TARGETS.items():
         for host in target.hosts(plan):
-            files.update(target.files(plan, host, settings.get(kind, {}).get(host, {})))
+            files.update(target.files(inputs[kind][host], host, settings.get(kind, {}).get(host, {})))
     return files

@@ -31,7 +31,9 @@ ARTEFACTS = ("plan.json", "flows.md", "edge/edge01.nft", "edge/edge01.json", "ma
              "diagrams/product-ms_speech_server.dot", "diagrams/product-speechexec.dot", "diagrams/product-swyx.dot",
              "diagrams/product-voip_softphone.dot", "diagrams/view-speechexec_mobile_service.dot") + tuple(
     "windows/%s.%s" % (host, ext) for host in ("dc01", "dc02", "fs01", "lic01", "mob01", "slive01", "speech01", "speech02",
-                                               "sql01", "timc01", "web01", "wfm01") for ext in ("json", "md"))
+                                               "sql01", "timc01", "web01", "wfm01") for ext in ("json", "md")) + tuple(
+    "apply/%s.json" % host for host in ("_plan", "dc01", "dc02", "edge01", "fs01", "lic01", "mob01", "slive01", "speech01",
+                                        "speech02", "sql01", "timc01", "web01", "wfm01"))
 
 
 def ansible_env() -> dict[str, str]:

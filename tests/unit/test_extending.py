@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def test_the_recipes_are_in_the_doc():
     for heading in ("## A new product", "## A new report", "## A new target"):
         assert heading in DOC
     for member in ("`kind`", "`hosts(plan)`", "`files(plan, host, settings)`", "`verdict(plan, host, settings, packet, placement)`",
-                   "`drift_check`"):
+                   "`drift_check`", "`inputs(plan)`"):
         assert member in DOC, member
 
 
@@ -68,6 +69,9 @@ class _HostsFileTarget:
     def files(self, plan, host, settings):
         return {"hostsfile/%s.txt" % host: "\n".join(self._lines(plan, host)) + "\n"}
 
+    def inputs(self, plan):
+        return _targets.host_parts(plan, self.hosts(plan))
+
     def verdict(self, plan, host, settings, packet, placement):
         for line in self._lines(plan, host):
             _permit, proto, ports, flow_id = line.split(" ")
@@ -87,6 +91,7 @@ def with_a_third_target(monkeypatch):
 def test_a_new_target_is_one_class_and_one_registry_line(with_a_third_target):
     outcome = _run([RECORDER], rec01={"ansible_host": "10.30.0.40", "voiceops_components": ["recorder"]})
     assert "hostsfile/rec01.txt" in outcome.files  # the writer asks every target
+    assert json.loads(outcome.files["apply/rec01.json"])["apply"]["kind"] == "hostsfile"  # and writes each host's part
     assert "permit tcp 5080 rec.sip:speech01>rec01" in outcome.files["hostsfile/rec01.txt"]
     answer = explain(outcome.plan, "speech01", "rec01", "tcp", 5080)  # explain asks it as the destination's firewall
     assert answer["targets"]["rec01"]["kind"] == "hostsfile" and answer["targets"]["rec01"]["verdict"] == "permit"

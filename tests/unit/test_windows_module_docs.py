@@ -69,8 +69,11 @@ def run_action(args: dict[str, Any]) -> tuple[dict[str, Any], mock.Mock, mock.Mo
 
 
 @pytest.mark.parametrize("args,message", [
-    ({}, "missing required arguments: plan"),
-    ({"plan": "not a plan"}, "argument 'plan' is of type str and we were unable to convert to dict"),
+    ({"purge": True}, "give exactly one of plan_dir (a folder written by the plan step; the role passes it) and plan (got neither)"),
+    ({"plan": {}, "plan_dir": "/srv/plan"}, "give exactly one of plan_dir"),
+    ({"plan_dir": "/srv/plan", "return_rules": "maybe"}, "argument 'return_rules' is of type str and we were unable to convert to bool"),
+    ({"plan": "not a plan"}, "plan: give the plan that voiceops.firewall.plan returns (a dictionary), got str"),
+    ({"plan_dir": "relative/plan"}, "plan_dir: give the absolute path of a folder written by the plan step"),
     ({"plan": {}, "outbound_default": "deny"}, "value of outbound_default must be one of: allow, block, got: deny"),
     ({"plan": {}, "purge": "sometimes"}, "argument 'purge' is of type str and we were unable to convert to bool"),
     ({"plan": {}, "purgee": True}, "Unsupported parameters for (voiceops.firewall.windows_firewall) module: purgee."),

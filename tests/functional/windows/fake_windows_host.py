@@ -2,6 +2,7 @@
 """Run ansible-playbook with every module execution answered by a simulated Windows host.
 
 Usage: python fake_windows_host.py STATE_DIR ansible-playbook-arguments...
+   or: VOICEOPS_FAKE_WINDOWS_STATE=STATE_DIR python fake_windows_host.py ansible-playbook-arguments...
 
 ActionBase._execute_module (the one path by which an action runs a module on a host: over WinRM
 one module execution is one command in the host's remote shell) is replaced, in this process
@@ -13,7 +14,8 @@ and in the workers it forks, by a function that
   tests/windows_fake.py, and saves the host's state for the next run.
 
 ActionBase._low_level_execute_command (raw commands: temp dirs, ...) is replaced by one that
-logs and fails, so any other traffic to the host would show up. Everything else (inventory,
+logs and fails, so any other traffic to the host would show up. Tasks delegated to the
+controller (local connection: the roles' temporary plan folder) run for real. Everything else (inventory,
 role, argument validation, templating, the plan, the action plugin) is ansible's real code.
 """
 
@@ -32,7 +34,9 @@ from ansible.plugins.action import ActionBase  # noqa: E402
 
 from windows_fake import FakeWindowsFirewall  # noqa: E402
 
-STATE_DIR = Path(sys.argv.pop(1)).resolve()
+# The state folder: $VOICEOPS_FAKE_WINDOWS_STATE (when ansible-runner starts this as its
+# ansible-playbook binary), else the first argument.
+STATE_DIR = Path(os.environ.get("VOICEOPS_FAKE_WINDOWS_STATE") or sys.argv.pop(1)).resolve()
 
 
 def _log(entry: dict[str, Any]) -> None:
@@ -44,8 +48,19 @@ def _log(entry: dict[str, Any]) -> None:
         os.close(fd)
 
 
+_REAL_EXECUTE_MODULE = ActionBase._execute_module
+_REAL_LOW_LEVEL = ActionBase._low_level_execute_command
+
+
+def _on_controller(action: ActionBase) -> bool:
+    """A task delegated to the controller (the roles' temporary plan folder): it runs for real."""
+    return getattr(action._connection, "transport", None) == "local"
+
+
 def fake_execute_module(self: ActionBase, module_name: str | None = None, module_args: dict[str, Any] | None = None,
                         tmp: Any = None, task_vars: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    if _on_controller(self):
+        return _REAL_EXECUTE_MODULE(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars, **kwargs)
     host = (task_vars or {}).get("inventory_hostname", "?")
     args = dict(module_args or {})
     _log({"host": host, "module": module_name, "operation": args.get("operation"), "check_mode": bool(self._task.check_mode),
@@ -61,6 +76,8 @@ def fake_execute_module(self: ActionBase, module_name: str | None = None, module
 
 
 def fake_low_level_execute_command(self: ActionBase, cmd: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    if _on_controller(self):
+        return _REAL_LOW_LEVEL(self, cmd, *args, **kwargs)
     _log({"host": "?", "module": None, "raw": cmd[:200]})
     raise AnsibleError("fake Windows host: unexpected raw command %r" % cmd[:200])
 
