@@ -11,7 +11,8 @@ Run it with ``benchmarks/run.sh`` (sets up .venv and Aerleon's throwaway virtual
 * e2e: ``ansible-playbook -i <generated inventory> playbooks/plan.yml`` (every artefact the
   playbook writes), its peak RSS, and a check that its plan.json is the in-process plan;
 * edge: the edge firewall's rule set (rules, set elements, render time, ``nft -c`` time);
-* windows: rules per Windows host (mean and max) and the time to render all of them;
+* windows: rules per Windows host (mean and max) and the time to render all of them as the product
+  does (the split into each host's part of the plan and the render from it, both timed);
 * verdicts: every planned flow checked against our rendered output (the edge's nft text and every
   Windows host's rules, program conditions included) where the plan enforces it, each flow's
   networks x all of its ports accepted in full, plus default-deny probes between the edge's zones
@@ -54,6 +55,7 @@ from ansible_collections.voiceops.firewall.plugins.plugin_utils._catalog import 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import build_estate  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._planner import plan  # noqa: E402
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._targets import TARGETS  # noqa: E402
 
 EDGE = "edge01"
 ARGS_NFT_TIMEOUT = 120
@@ -125,16 +127,14 @@ def flows_by_host(the_plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return index
 
 
-def render_windows(the_plan: dict[str, Any], index: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """``render_host`` for every Windows host, each on the plan narrowed to the host's own flows.
-
-    render_host reads only the flows from or to its host, so the narrowed plan gives the same
-    rules; scanning the whole plan once per host would be hosts x flows.
-    """
+def render_windows(the_plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The Windows side as the product runs it, all inside the timer: the plan step's split of the
+    plan into each Windows host's part (``WindowsHost.inputs``, one pass over the flows), and the
+    role's ``render_host`` of each host from its part."""
+    target = TARGETS["windows"]
     rules = {}
-    for host in _windows.windows_hosts(the_plan):
-        sub = {"instances": the_plan["instances"], "flows": index.get(host, [])}
-        rules[host], _warnings = _windows.render_host(sub, host, program_paths=PROGRAM_PATHS)
+    for host, part in target.inputs(the_plan).items():
+        rules[host], _warnings = _windows.render_host(part, host, program_paths=PROGRAM_PATHS)
     return rules
 
 
@@ -285,7 +285,7 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
     log("edge: %d rules, %d set elements, render %.3f s, nft -c %s" % (
         report.rules, report.elements, row["edge_render_s"], "%.3f s" % row["nft_c_s"] if row["nft_c_s"] is not None else "n/a"))
     index = flows_by_host(the_plan)
-    row["win_render_s"], win_rules = best_of(args.repeats, lambda: render_windows(the_plan, index))
+    row["win_render_s"], win_rules = best_of(args.repeats, lambda: render_windows(the_plan))
     counts = [len(r) for r in win_rules.values()] or [0]
     row.update(win_rules_mean=statistics.mean(counts), win_rules_max=max(counts), win_rules_total=sum(counts))
     log("windows: %d hosts, %.1f rules per host (max %d), render %.3f s" % (

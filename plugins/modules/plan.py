@@ -47,13 +47,16 @@ options:
     description:
       - Also write the plan's files into this folder, the ones C(playbooks/plan.yml) writes
         (see C(docs/reports.md)) - C(plan.json), C(flows.md), C(edge/<edge>.nft) and
-        C(edge/<edge>.json) per edge firewall, C(matrix.md), C(matrix.csv), C(matrix.html),
-        C(findings.json), C(findings.xml), and with O(diagrams) the diagram sources
-        C(diagrams/<name>.dot) (drawing them to SVG is left to C(dot)).
+        C(edge/<edge>.json) per edge firewall, C(windows/<host>.json) and C(windows/<host>.md)
+        per Windows host, C(matrix.md), C(matrix.csv), C(matrix.html), C(findings.json),
+        C(findings.xml), and with O(diagrams) the diagram sources C(diagrams/estate.dot),
+        C(diagrams/product-<product>.dot) and C(diagrams/view-<component>.dot) (drawing them to
+        SVG is left to C(dot)).
       - The apply inputs, C(apply/<host>.json) per host a target enforces on and C(apply/_plan.json),
         hold each host's part of the plan, which the roles apply a host from (C(docs/scaling.md)).
       - Byte-identical to what the filters give, written in Python without passing the plan
         through Ansible's templating, which costs seconds per task on a large estate.
+        C(plan.json) and the apply inputs have one flow per line (the data of C(to_nice_json)).
       - A file is rewritten only when its content changed (the task reports C(changed) then),
         through a temporary file and a rename. Nothing is written in check mode, and nothing at
         all when any file cannot be rendered.

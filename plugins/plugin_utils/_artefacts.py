@@ -68,6 +68,34 @@ DIR_MODE = 0o755
 
 ARTEFACTS = ("all", "apply")  # every file, or only the apply inputs (what the roles read)
 
+# Every file the writer makes, relative to the output folder: the one list. The module's
+# documentation (output_dir), playbooks/plan.yml's header and docs/reports.md name each of these,
+# and the writer makes no other (tests/unit/test_outputs.py checks all four). "<edge>", "<host>",
+# "<product>", "<component>" stand for one name; the SVG drawings are dot's, beside the sources.
+OUTPUTS = (
+    ("plan.json", "the plan: every flow with its ends, ports, reason and citation (docs/plan-schema.md)"),
+    ("flows.md", "the same flows as a table per zone pair"),
+    ("edge/<edge>.nft", "an edge firewall's nftables table, as nft -f loads it"),
+    ("edge/<edge>.json", "what that table enforces: rules, set elements, per flow"),
+    ("windows/<host>.json", "a Windows host's firewall rules and profiles, with the host's role settings"),
+    ("windows/<host>.md", "the same rules as a table"),
+    ("apply/<host>.json", "the part of the plan a host is applied from (the roles read it)"),
+    ("apply/_plan.json", "the plan run's id (the SHA-256 of plan.json) and each host's kind of target"),
+    ("matrix.md", "the zone-to-zone port matrix"),
+    ("matrix.csv", "the matrix, one row per zone pair and protocol"),
+    ("matrix.html", "the matrix as a self-contained page"),
+    ("findings.json", "the security lint's findings"),
+    ("findings.xml", "the findings as JUnit XML"),
+    ("diagrams/estate.dot", "the estate by zone (Graphviz source)"),
+    ("diagrams/product-<product>.dot", "one diagram per catalog product"),
+    ("diagrams/view-<component>.dot", "one diagram per component view (diagram_views)"),
+)
+
+
+def output_pattern(pattern: str) -> re.Pattern[str]:
+    """The file names an entry of :data:`OUTPUTS` stands for."""
+    return re.compile(re.sub(r"<[a-z]+>", "[^/]+", re.escape(pattern).replace("\\<", "<").replace("\\>", ">")) + r"\Z")
+
 
 def render(plan: Plan, findings: list[Finding], fail_on: str | None,
            with_diagrams: bool = True, views: list[str] | None = None,

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to voiceops.firewall
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""JSON exactly as ``ansible.builtin.to_nice_json(indent=2)`` writes it, faster (internal API).
+"""JSON exactly as ``ansible.builtin.to_nice_json(indent=2)`` writes it, faster, and ``plan.json``'s layout (internal API).
 
-The plan, the findings and every target's JSON files go through it, so a file is byte-identical
-whether a playbook's filter or the plan action wrote it.
+The findings and every target's JSON files go through ``nice_json``, so a file is byte-identical
+whether a playbook's filter or the plan action wrote it; ``plan.json`` and the apply inputs,
+the big ones, go through ``plan_json`` (one flow per line).
 """
 
 from __future__ import annotations

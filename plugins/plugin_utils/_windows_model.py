@@ -33,10 +33,42 @@ class WindowsFirewallError(VoiceopsError):
 
 
 def _collapse(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[str]:
-    """Networks as the fewest addresses and prefixes, IPv4 first (a host as its address); ``Any`` for all of both versions."""
-    nets = list(networks)
-    v4 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 4))
-    v6 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 6))
-    if any(n.prefixlen == 0 for n in v4) and any(n.prefixlen == 0 for n in v6):
+    """Networks as the fewest addresses and prefixes, IPv4 first (a host as its address); ``Any`` for all of both versions.
+
+    The same list as ``ipaddress.collapse_addresses`` gives (the unique decomposition of the
+    union into aligned blocks; a property test compares the two), computed on integers: the
+    module's objects compute each network's broadcast address, which made this most of a
+    Windows host's render time."""
+    ranges: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for net in networks:
+        bits = net.max_prefixlen
+        start = int(net.network_address)
+        ranges[net.version].append((start, start + (1 << (bits - net.prefixlen)) - 1))
+    v4 = _blocks(ranges[4], 32)
+    v6 = _blocks(ranges[6], 128)
+    if v4 == [(0, 0)] and v6 == [(0, 0)]:
         return [ANY]
-    return [str(n.network_address) if n.num_addresses == 1 else str(n) for n in v4 + v6]
+    out = [str(ipaddress.IPv4Address(start)) if prefix == 32 else "%s/%d" % (ipaddress.IPv4Address(start), prefix)
+           for start, prefix in v4]
+    out += [str(ipaddress.IPv6Address(start)) if prefix == 128 else "%s/%d" % (ipaddress.IPv6Address(start), prefix)
+            for start, prefix in v6]
+    return out
+
+
+def _blocks(ranges: list[tuple[int, int]], bits: int) -> list[tuple[int, int]]:
+    """The union of inclusive integer ranges as aligned blocks ``(start, prefix length)``, in order."""
+    merged: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    out = []
+    for lo, hi in merged:
+        while lo <= hi:
+            size = lo & -lo if lo else 1 << bits  # the largest block aligned at lo ...
+            while size > hi - lo + 1:  # ... that fits in what is left
+                size >>= 1
+            out.append((lo, bits - size.bit_length() + 1))
+            lo += size
+    return out
