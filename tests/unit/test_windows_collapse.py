@@ -20,7 +20,6 @@ def _reference(networks):
     return [str(n.network_address) if n.num_addresses == 1 else str(n) for n in v4 + v6]
 
 
-
 v4_nets = st.builds(lambda a, p: ipaddress.IPv4Network((a, p), strict=False),
                     st.integers(0, 2**32 - 1) | st.integers(0x0A000000, 0x0A0000FF), st.integers(0, 32) | st.integers(22, 32))
 v6_nets = st.builds(lambda a, p: ipaddress.IPv6Network((a, p), strict=False),
