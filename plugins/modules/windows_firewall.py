@@ -20,7 +20,7 @@ description:
     for the flows from the host only when O(outbound_default=block). Flows with the same
     direction, protocol, program and port set share one rule with the union of their remote
     addresses; the rule's description lists the flow ids. Names are deterministic
-    (C(voiceops-in-tcp-5986), C(voiceops-in-udp-40000-40999-sesworker.exe)).
+    (C(voiceops.firewall-in-tcp-5986), C(voiceops.firewall-in-udp-40000-40999-sesworker.exe)).
   - Program rules (C(SESWorker.exe), C(W3WP.exe)) need the program's full path from
     O(program_paths); a program without a known path fails the task, naming it.
   - Never a block rule. On Windows a block rule beats every allow rule whatever the order, so the
@@ -157,7 +157,7 @@ rules:
   type: list
   elements: dict
   sample:
-    - name: voiceops-in-tcp-5986
+    - name: voiceops.firewall-in-tcp-5986
       display_name: "voiceops.firewall: in TCP 5986 (winrm-https)"
       description: "Managed by voiceops.firewall (do not edit). Flows: management.winrm:management>dc01"
       direction: Inbound
@@ -174,7 +174,7 @@ summary:
   description: What changed (or would change in check mode).
   returned: success
   type: dict
-  sample: {"desired": 19, "added": ["voiceops-in-tcp-88"], "updated": [], "removed": [], "kept_stale": [],
+  sample: {"desired": 19, "added": ["voiceops.firewall-in-tcp-88"], "updated": [], "removed": [], "kept_stale": [],
            "unchanged": 18, "profiles": []}
 commands:
   description: The cmdlet calls the apply makes (or would make in check mode), for review.

@@ -267,7 +267,26 @@ def _place(name: str, path: str, zone_path: str, zone_name: Any, addresses: tupl
     return None
 
 
-def _add_management_target(configs: dict[str, ComponentConfig], platform: str, port: Any, base: str,
+def management_port(hv: Mapping[str, Any], platform: str) -> tuple[str | None, Any]:
+    """The variable that sets the port Ansible connects to, and its value; ``(None, default)`` when
+    none is set. As the connection plugins read it: each plugin's ``port`` option takes the last
+    of its variables that is set (winrm: ``ansible_port``, ``ansible_winrm_port``; psrp:
+    ``ansible_port``, ``ansible_psrp_port``; ssh: ``ansible_port``, ``ansible_ssh_port``). Unset,
+    winrm uses 5986, psrp 5985 with ``ansible_psrp_protocol: http`` and 5986 otherwise, and the
+    catalog's defaults say so (``None``: the catalog default)."""
+    if platform == "windows":
+        names = ("ansible_psrp_port", "ansible_port") if hv.get("ansible_connection") == "psrp" else ("ansible_winrm_port", "ansible_port")
+    else:
+        names = ("ansible_ssh_port", "ansible_port")
+    for name in names:
+        if hv.get(name) is not None:
+            return name, hv[name]
+    if platform == "windows" and hv.get("ansible_connection") == "psrp" and hv.get("ansible_psrp_protocol") == "http":
+        return "ansible_psrp_protocol", 5985
+    return None, None
+
+
+def _add_management_target(configs: dict[str, ComponentConfig], platform: str, hv: Mapping[str, Any], base: str,
                            catalog: Catalog, problems: Problems) -> None:
     """Every managed host stays reachable from the management networks on the port Ansible uses."""
     comp_name, param = ("managed_windows", "winrm_port") if platform == "windows" else ("managed_linux", "ssh_port")
@@ -275,17 +294,19 @@ def _add_management_target(configs: dict[str, ComponentConfig], platform: str, p
     if comp is None:  # pragma: no cover - the built-in catalog always has them
         return
     params = {p.name: p.default for p in comp.parameters.values()}
+    variable, port = management_port(hv, platform)
+    path = base + "." + (variable or "ansible_port")
     if port is not None:
         try:
             parsed = parse_ports(port)
         except PortError as exc:
-            problems.add(base + ".ansible_port", port, str(exc))
+            problems.add(path, port, str(exc))
             return
         if len(parsed) != 1 or parsed[0][0] != parsed[0][1]:
-            problems.add(base + ".ansible_port", port, "a single port")
+            problems.add(path, port, "a single port")
             return
         params[param] = parsed
-    configs[comp_name] = ComponentConfig(comp_name, params, frozenset(), False, {}, base + ".ansible_port")
+    configs[comp_name] = ComponentConfig(comp_name, params, frozenset(), False, {}, path)
 
 
 def _management_endpoint(estate: Estate, catalog: Catalog, problems: Problems) -> None:
@@ -377,7 +398,7 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
         platform = _host_platform(hv, base, configs, catalog, problems)
         if platform is None:
             continue
-        _add_management_target(configs, platform, hv.get("ansible_port"), base, catalog, problems)
+        _add_management_target(configs, platform, hv, base, catalog, problems)
         estate.instances[host] = Instance(host, "host", zone, addresses, None, platform, configs)
 
     for name, eraw in _endpoint_items(gv.get("voiceops_endpoints", {}), problems).items():

@@ -29,7 +29,8 @@ from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
                "voiceops_lint_accept", "voiceops_lint_fail_on")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
-             "voiceops_edge_zones", "voiceops_edge_passthrough", "ansible_host", "ansible_port", "ansible_connection")
+             "voiceops_edge_zones", "voiceops_edge_passthrough", "ansible_host", "ansible_port", "ansible_winrm_port",
+             "ansible_psrp_port", "ansible_ssh_port", "ansible_psrp_protocol", "ansible_connection")
 ROLE_VARS = WINDOWS_SETTINGS  # the target roles' variables that shape the targets' files
 # Every other inventory variable of the collection (read by the playbooks and roles).
 OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",

@@ -377,6 +377,10 @@ HOST_VARS: dict[str, Spec] = {
     "voiceops_edge_passthrough": nullable(list_of(passthrough_name, "an interface name or a list of them", one_or_list=True), []),
     "ansible_host": any_string,
     "ansible_port": port_spec,
+    "ansible_winrm_port": port_spec,
+    "ansible_psrp_port": port_spec,
+    "ansible_ssh_port": port_spec,
+    "ansible_psrp_protocol": choice(("http", "https")),
     "ansible_connection": any_string,
 }
 

@@ -42,13 +42,12 @@ from ._windows_model import ANY, GROUP, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, 
 
 # The host side and the rule shape, re-exported because many tests reach them as ``_windows.X``;
 # code imports them from ``_windows_host`` and ``_windows_model``.
-__all__ = ["ANY", "GROUP", "MAX_NAME", "NAME_PREFIX", "PROFILES", "PROTOCOLS", "RULE_FIELDS", "Rule", "WindowsFirewallError",
+__all__ = ["ANY", "GROUP", "MAX_NAME", "PROFILES", "PROTOCOLS", "RULE_FIELDS", "Rule", "WindowsFirewallError",
            "ansible_diff", "apply_args", "desired_profiles", "diff_profiles", "diff_rules", "foreign_openings", "module_rule",
            "normalise_profiles", "normalise_rule", "permitting_rule", "powershell_preview", "render_host", "rule_flows",
            "rule_name", "rules_markdown", "windows_hosts", "windows_protocol", "FLOWS_MARK"]
 
-NAME_PREFIX = "voiceops"
-MAX_NAME = 80
+MAX_NAME = 80  # characters of a rule name after its group (hashed beyond)
 
 # Protocols as Windows names them (New-NetFirewallRule -Protocol); others by number.
 PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "gre": "47", "esp": "50"}
@@ -76,18 +75,23 @@ def _slug_ports(ports: list[str]) -> str:
     return "_".join(ports) if ports else ""
 
 
-def rule_name(direction: str, protocol: str, ports: list[str], program: str | None) -> str:
-    """Deterministic, readable unique name: ``voiceops-in-tcp-5986``, ``voiceops-in-udp-40000-40999-sesworker.exe``."""
-    parts = [NAME_PREFIX, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol).lower()]
+def rule_name(direction: str, protocol: str, ports: list[str], program: str | None, group: str = GROUP) -> str:
+    """Deterministic, readable name, unique per group: ``voiceops.firewall-in-tcp-5986``,
+    ``voiceops.firewall-in-udp-40000-40999-sesworker.exe``.
+
+    The group comes first because a store holds one rule per name, whatever its group: names
+    without it would collide when the group is changed (every add fails and the old group's
+    rules stay) or when a second group (a test's) holds the same flows. The part after the group
+    is hashed when it is longer than :data:`MAX_NAME`."""
+    parts = ["in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol).lower()]
     if ports:
         parts.append(_slug_ports(ports))
     if program:
         parts.append(program.lower())
-    name = "-".join(parts)
-    if len(name) > MAX_NAME:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-        name = "-".join(parts[:3] + [digest])
-    return name
+    tail = "-".join(parts)
+    if len(tail) > MAX_NAME:
+        tail = "-".join(parts[:2] + [hashlib.sha256(tail.encode()).hexdigest()[:12]])
+    return "%s-%s" % (group.lower().replace(" ", "-"), tail)
 
 
 def _program_path(program: str, program_paths: Mapping[str, str], flow_id: str, problems: Problems) -> str | None:
@@ -173,7 +177,7 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
     rules: list[Rule] = []
     for (direction, protocol, ports, program), entry in groups.items():
         port_list = list(ports)
-        name = rule_name(direction, protocol, port_list, program)
+        name = rule_name(direction, protocol, port_list, program, group)
         services = ", ".join(sorted(entry["services"]))
         shown_ports = " " + ",".join(port_list) if port_list else ""
         remote_ports = port_list if direction == "Outbound" and protocol in _PORT_PROTOCOLS else [ANY]

@@ -519,12 +519,12 @@ def test_ordinary_value_is_planned_and_encoded(field_id: str, value: str):
 # ------------------------------------------------------------ the PowerShell preview on its own
 
 def _preview_args(field: str, value: str) -> dict[str, Any]:
-    rule = {"name": "voiceops-in-tcp-7777-hxsvc.exe", "display_name": "voiceops.firewall: in TCP 7777 HxSvc.exe (hx-call)",
+    rule = {"name": "voiceops.firewall-in-tcp-7777-hxsvc.exe", "display_name": "voiceops.firewall: in TCP 7777 HxSvc.exe (hx-call)",
             "description": "Managed by voiceops.firewall (do not edit). Flows: hx.call:clients>app01",
             "direction": "Inbound", "action": "Allow", "enabled": True, "profiles": list(win.PROFILES), "protocol": "TCP",
             "local_ports": ["7777"], "remote_ports": ["Any"], "local_addresses": ["Any"],
             "remote_addresses": ["10.60.0.0/24", "fd00:60::/64"], "program": "C:\\HX\\HxSvc.exe"}
-    remove = ["voiceops-in-udp-5000"]
+    remove = ["voiceops.firewall-in-udp-5000"]
     if field == "remove":
         remove = [value]
     else:

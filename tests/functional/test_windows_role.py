@@ -71,8 +71,8 @@ def test_check_mode_reads_once_per_host_and_changes_nothing(example_runs):
     # the simulated hosts saved only what they had (nothing): no rule was created
     assert all(json.loads(text)["rules"] == [] for text in before.values())
     assert "changed=1" in result.stdout
-    assert "--- before: rule voiceops-in-tcp-5986 (absent)" in result.stdout
-    assert "+++ after: rule voiceops-in-tcp-5986 (added)" in result.stdout
+    assert "--- before: rule voiceops.firewall-in-tcp-5986 (absent)" in result.stdout
+    assert "+++ after: rule voiceops.firewall-in-tcp-5986 (added)" in result.stdout
 
 
 def test_apply_is_one_read_and_one_write_per_host(example_runs):
@@ -147,14 +147,14 @@ def test_purge_removes_stale_rules_of_the_group_and_never_a_foreign_rule(tmp_pat
                "Group": "@FirewallAPI.dll,-28752", "Enabled": True, "Direction": "Inbound", "Action": "Allow",
                "Profile": 7, "Protocol": "TCP", "LocalPort": ["3389"], "RemotePort": ["Any"],
                "LocalAddress": ["Any"], "RemoteAddress": ["Any"], "Program": "Any"}
-    stale = dict(foreign, Name="voiceops-in-tcp-8080", Group="voiceops.firewall", LocalPort=["8080"])
+    stale = dict(foreign, Name="voiceops.firewall-in-tcp-8080", Group="voiceops.firewall", LocalPort=["8080"])
     FakeWindowsFirewall([foreign, stale]).save(state / "win01.json")
     result = run(state, inv, "--diff", "-e", "windows_firewall_report_foreign=true")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [e["operation"] for e in calls(state)] == ["query", "apply"]
     names = {r["Name"] for r in json.loads((state / "win01.json").read_text())["rules"]}
-    assert "RemoteDesktop-UserMode-In-TCP" in names and "voiceops-in-tcp-8080" not in names
-    assert "+++ after: rule voiceops-in-tcp-8080 (removed)" in result.stdout
+    assert "RemoteDesktop-UserMode-In-TCP" in names and "voiceops.firewall-in-tcp-8080" not in names
+    assert "+++ after: rule voiceops.firewall-in-tcp-8080 (removed)" in result.stdout
     assert "1 rule(s) outside group voiceops.firewall open what the plan does not" in result.stderr
 
 

@@ -37,6 +37,32 @@ def test_every_managed_host_keeps_its_management_port(catalog):
     assert flows["management.winrm:management>win"]["src"]["addresses"] == ["10.99.0.0/24"]
 
 
+@pytest.mark.parametrize("host_vars,port", [
+    ({"ansible_connection": "winrm", "ansible_port": 5986, "ansible_winrm_port": 5990}, "5990"),  # the winrm plugin's last variable wins
+    ({"ansible_connection": "psrp"}, "5986"),
+    ({"ansible_connection": "psrp", "ansible_psrp_protocol": "http"}, "5985"),  # psrp over HTTP defaults to 5985
+    ({"ansible_connection": "psrp", "ansible_psrp_protocol": "http", "ansible_port": 5999}, "5999"),
+    ({"ansible_connection": "psrp", "ansible_port": 5999, "ansible_psrp_port": 6001}, "6001"),
+    ({"ansible_connection": "winrm", "ansible_psrp_port": 6001}, "5986"),  # another plugin's variable is not read
+])
+def test_the_management_rule_uses_the_port_the_connection_plugin_uses(catalog, host_vars, port):
+    flows = run(catalog, {"win": dict({"ansible_host": "10.30.0.10", "voiceops_components": ["speech_server"]}, **host_vars)})
+    assert flows["management.winrm:management>win"]["ports"] == [port]
+
+
+def test_the_ssh_port_variable_counts_for_the_edge(catalog):
+    flows = run(catalog, {"edge": {"ansible_host": "10.99.0.1", "ansible_ssh_port": 2222,
+                                   "voiceops_edge_zones": {"speech": "eth1", "mgmt": "eth0"}}})
+    assert flows["management.ssh:management>edge"]["ports"] == ["2222"]
+
+
+def test_a_bad_winrm_port_is_named_by_its_variable(catalog):
+    with pytest.raises(VoiceopsError) as info:
+        run(catalog, {"win": {"ansible_host": "10.30.0.10", "ansible_connection": "winrm", "ansible_winrm_port": "5985-5986",
+                              "voiceops_components": ["speech_server"]}})
+    assert info.value.problems == ["hostvars['win'].ansible_winrm_port: a single port (got '5985-5986')"]
+
+
 def test_bad_ansible_port_is_refused(catalog):
     with pytest.raises(VoiceopsError) as info:
         run(catalog, {"win": {"ansible_host": "10.30.0.10", "ansible_port": "http", "voiceops_components": ["speech_server"]}})

@@ -138,7 +138,7 @@ def test_explain_answers_at_every_edge_on_the_way(branch_plan):
     assert list(answer["targets"]) == ["edge02", "edge01", "dc01"]  # in path order, then the host firewall
     assert answer["targets"]["edge02"]["chain"] == "fwd_branch__wan"
     assert answer["targets"]["edge01"]["chain"] == "fwd_wan__infra"
-    assert answer["targets"]["dc01"]["kind"] == "windows" and answer["targets"]["dc01"]["rule"].startswith("voiceops-in-tcp")
+    assert answer["targets"]["dc01"]["kind"] == "windows" and answer["targets"]["dc01"]["rule"].startswith("voiceops.firewall-in-tcp")
     assert all(t["verdict"] == "permit" for t in answer["targets"].values()) and answer["enforcement"] == "permit"
     # a port nobody planned: every point on the way has its say, the first edge already denies
     denied = explain(branch_plan, "10.80.0.5", "dc01", "tcp", 4444)
@@ -278,7 +278,7 @@ def test_a_windows_host_that_blocks_outbound_enforces_its_outgoing_flows():
     port = int(flow["ports"][0].split("-")[0])
     answer = explain(the_plan, "web01", "dc01", "tcp", port)
     assert list(answer["targets"]) == ["web01", "edge02", "edge01", "dc01"]  # source firewall first
-    assert answer["targets"]["web01"]["kind"] == "windows" and answer["targets"]["web01"]["rule"].startswith("voiceops-out-")
+    assert answer["targets"]["web01"]["kind"] == "windows" and answer["targets"]["web01"]["rule"].startswith("voiceops.firewall-out-")
     assert answer["enforcement"] == "permit"
     denied = explain(the_plan, "web01", "dc01", "tcp", 4444)
     assert denied["targets"]["web01"] == {"kind": "windows", "verdict": "deny", "rule": "outbound default block"}

@@ -24,7 +24,7 @@ PLAN = plan_of(*example_vars())  # built from the inventory, not read back from 
 # Get-NetFirewallRule | ConvertTo-Json style: numbers for enums, scalars for single values.
 WINRM_AS_WINDOWS_REPORTS_IT = json.loads("""
 {
-  "Name": "voiceops-in-tcp-5986",
+  "Name": "voiceops.firewall-in-tcp-5986",
   "DisplayName": "voiceops.firewall: in TCP 5986 (winrm-https)",
   "Description": "Managed by voiceops.firewall (do not edit). Flows: management.winrm:management>fs01",
   "Group": "voiceops.firewall",
@@ -48,7 +48,7 @@ def rendered(host: str, **kwargs) -> list[dict]:
 
 
 def test_windows_report_of_the_winrm_rule_equals_the_rendered_rule():
-    rule = [r for r in rendered("fs01") if r["name"] == "voiceops-in-tcp-5986"][0]
+    rule = [r for r in rendered("fs01") if r["name"] == "voiceops.firewall-in-tcp-5986"][0]
     assert w.normalise_rule(WINRM_AS_WINDOWS_REPORTS_IT) == rule
     assert w.diff_rules([rule], [w.normalise_rule(WINRM_AS_WINDOWS_REPORTS_IT)])["unchanged"] == [rule["name"]]
 
@@ -172,41 +172,41 @@ def test_changed_inventory_gives_exactly_the_expected_changes():
             got[host] = summary
     assert got == {
         "speech01": {
-            "add": ["voiceops-in-udp-40000-40499-sesworker.exe"],
+            "add": ["voiceops.firewall-in-udp-40000-40499-sesworker.exe"],
             "update": {
-                "voiceops-in-tcp-1024-65535-w3wp.exe": ["description", "remote_addresses"],
-                "voiceops-in-tcp-5061": ["description", "remote_addresses"],
+                "voiceops.firewall-in-tcp-1024-65535-w3wp.exe": ["description", "remote_addresses"],
+                "voiceops.firewall-in-tcp-5061": ["description", "remote_addresses"],
             },
             # TIMC plays sip_peer, so the peer list also ends its audio, IPsec and control flows
-            "remove": ["voiceops-in-esp", "voiceops-in-tcp-6000-6009", "voiceops-in-udp-40000-40999-sesworker.exe",
-                       "voiceops-in-udp-500_4500"],
+            "remove": ["voiceops.firewall-in-esp", "voiceops.firewall-in-tcp-6000-6009", "voiceops.firewall-in-udp-40000-40999-sesworker.exe",
+                       "voiceops.firewall-in-udp-500_4500"],
         },
-        "timc01": {"add": [], "update": {}, "remove": ["voiceops-in-tcp-7424", "voiceops-in-tcp-7425"]},
-        "web01": {"add": [], "update": {"voiceops-in-tcp-443": ["remote_addresses"]}, "remove": []},
+        "timc01": {"add": [], "update": {}, "remove": ["voiceops.firewall-in-tcp-7424", "voiceops.firewall-in-tcp-7425"]},
+        "web01": {"add": [], "update": {"voiceops.firewall-in-tcp-443": ["remote_addresses"]}, "remove": []},
     }
     web = {r["name"]: r for r in w.render_host(new_plan, "web01", program_paths={})[0]}
-    assert web["voiceops-in-tcp-443"]["remote_addresses"] == ["10.60.0.0/22", "10.60.4.0/24", "fd00:60::/64"]
+    assert web["voiceops.firewall-in-tcp-443"]["remote_addresses"] == ["10.60.0.0/22", "10.60.4.0/24", "fd00:60::/64"]
 
 
 def test_purge_off_keeps_stale_rules_and_says_so():
     desired = rendered("fs01")
-    stale = dict(desired[0], name="voiceops-in-tcp-8080")
+    stale = dict(desired[0], name="voiceops.firewall-in-tcp-8080")
     changes = w.diff_rules(desired, desired + [stale], purge=False)
-    assert changes["remove"] == [] and changes["stale"] == ["voiceops-in-tcp-8080"]
-    assert w.diff_rules(desired, desired + [stale])["remove"] == ["voiceops-in-tcp-8080"]
+    assert changes["remove"] == [] and changes["stale"] == ["voiceops.firewall-in-tcp-8080"]
+    assert w.diff_rules(desired, desired + [stale])["remove"] == ["voiceops.firewall-in-tcp-8080"]
 
 
 def test_diff_output_is_a_before_after_per_rule():
     desired = rendered("fs01")
-    current = [dict(desired[0], remote_addresses=["10.40.0.11"]), dict(desired[1], name="voiceops-in-tcp-8080")]
+    current = [dict(desired[0], remote_addresses=["10.40.0.11"]), dict(desired[1], name="voiceops.firewall-in-tcp-8080")]
     changes = w.diff_rules(desired, current)
     profiles = w.diff_profiles(w.desired_profiles(["Domain"], "allow"), {})
     diff = w.ansible_diff(changes, {r["name"]: r for r in current}, profiles)
     headers = [(d["before_header"], d["after_header"]) for d in diff]
     assert headers == [
-        ("rule voiceops-in-tcp-5986 (absent)", "rule voiceops-in-tcp-5986 (added)"),
-        ("rule voiceops-in-tcp-445 (before)", "rule voiceops-in-tcp-445 (after; changed: remote_addresses)"),
-        ("rule voiceops-in-tcp-8080 (present)", "rule voiceops-in-tcp-8080 (removed)"),
+        ("rule voiceops.firewall-in-tcp-5986 (absent)", "rule voiceops.firewall-in-tcp-5986 (added)"),
+        ("rule voiceops.firewall-in-tcp-445 (before)", "rule voiceops.firewall-in-tcp-445 (after; changed: remote_addresses)"),
+        ("rule voiceops.firewall-in-tcp-8080 (present)", "rule voiceops.firewall-in-tcp-8080 (removed)"),
         ("profile Domain (before)", "profile Domain (after)"),
     ]
     assert "remote_addresses: [10.40.0.11]\n" in diff[1]["before"]

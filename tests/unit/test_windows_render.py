@@ -75,7 +75,7 @@ def test_rule_set_invariants(host, outbound):
     names = [r["name"] for r in rules]
     assert names == sorted(set(names)), "unique and sorted"
     assert all(r["action"] == "Allow" for r in rules), "never a block rule"
-    assert all(r["name"].startswith("voiceops-") and len(r["name"]) <= w.MAX_NAME for r in rules)
+    assert all(r["name"].startswith(w.GROUP + "-") and len(r["name"]) <= len(w.GROUP) + 1 + w.MAX_NAME for r in rules)
     # no catch-all: every rule has a protocol, and TCP/UDP rules name their ports
     assert all(r["protocol"] != "Any" for r in rules)
     for rule in rules:
@@ -108,15 +108,15 @@ def test_every_flow_of_the_host_is_in_exactly_one_rule(host):
 def test_program_rules_use_the_configured_paths_and_narrowed_ranges():
     rules = render("speech01")[0]
     by_name = {r["name"]: r for r in rules}
-    rtp = by_name["voiceops-in-udp-40000-40999-sesworker.exe"]
+    rtp = by_name["voiceops.firewall-in-udp-40000-40999-sesworker.exe"]
     assert rtp["program"] == HOST_VARS["speech01"]["windows_firewall_program_paths"]["SESWorker.exe"]
     assert rtp["local_ports"] == ["40000-40999"] and rtp["remote_addresses"] == ["10.10.0.5"]
-    w3wp = by_name["voiceops-in-tcp-1024-65535-w3wp.exe"]
+    w3wp = by_name["voiceops.firewall-in-tcp-1024-65535-w3wp.exe"]
     assert w3wp["program"] == "%SystemRoot%\\System32\\inetsrv\\w3wp.exe"
     assert w3wp["remote_addresses"] == ["10.10.0.5", "10.30.0.20"]
     # speech02 keeps the vendor's full range: nothing narrowed it in its inventory
     rules2 = render("speech02")[0]
-    assert "voiceops-in-udp-1024-65535-sesworker.exe" in {r["name"] for r in rules2}
+    assert "voiceops.firewall-in-udp-1024-65535-sesworker.exe" in {r["name"] for r in rules2}
 
 
 def test_a_program_without_a_known_path_fails_naming_it():
@@ -134,7 +134,7 @@ def test_program_names_match_case_insensitively():
 
 def test_merged_rule_takes_the_union_of_sources_and_lists_every_flow():
     rules = render("dc01")[0]
-    rule = {r["name"]: r for r in rules}["voiceops-in-tcp-49152-65535"]
+    rule = {r["name"]: r for r in rules}["voiceops.firewall-in-tcp-49152-65535"]
     assert rule["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10", "fd00:50::11"]
     flows = rule["description"].split("Flows: ")[1].split(", ")
     assert "microsoft_infrastructure.ad_dc_dfsr:dc02>dc01" in flows and "microsoft_infrastructure.ad_rpc_dynamic:web01>dc01" in flows
@@ -144,9 +144,9 @@ def test_merged_rule_takes_the_union_of_sources_and_lists_every_flow():
 def test_icmp_is_split_by_address_family():
     rules = render("dc01")[0]
     by_name = {r["name"]: r for r in rules}
-    assert by_name["voiceops-in-icmpv4"]["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10"]
-    assert by_name["voiceops-in-icmpv6"]["remote_addresses"] == ["fd00:50::11"]
-    assert by_name["voiceops-in-icmpv4"]["local_ports"] == ["Any"]
+    assert by_name["voiceops.firewall-in-icmpv4"]["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10"]
+    assert by_name["voiceops.firewall-in-icmpv6"]["remote_addresses"] == ["fd00:50::11"]
+    assert by_name["voiceops.firewall-in-icmpv4"]["local_ports"] == ["Any"]
 
 
 def test_outbound_rules_only_when_outbound_default_is_block():
@@ -200,6 +200,17 @@ def test_rendering_is_deterministic():
 def test_over_long_names_are_hashed_deterministically():
     ports = ["%d" % p for p in range(10000, 10060, 2)]
     name = w.rule_name("Inbound", "TCP", ports, None)
-    assert name.startswith("voiceops-in-tcp-") and len(name) <= w.MAX_NAME
+    assert name.startswith("voiceops.firewall-in-tcp-") and len(name) <= len("voiceops.firewall-") + w.MAX_NAME
     assert name == w.rule_name("Inbound", "TCP", list(ports), None)
     assert name != w.rule_name("Inbound", "TCP", ports[:-1], None)
+
+
+def test_names_carry_the_group_so_two_groups_never_collide():
+    """One rule per name in a store: a changed group or a test's group must not reuse the names."""
+    assert w.rule_name("Inbound", "TCP", ["5986"], None) == "voiceops.firewall-in-tcp-5986"
+    assert w.rule_name("Inbound", "TCP", ["5986"], None, "Voice Ops Test") == "voice-ops-test-in-tcp-5986"
+    host = WINDOWS_HOSTS[0]
+    ours, _warnings = render(host)
+    theirs, _warnings = w.render_host(PLAN, host, program_paths=role_program_paths(HOST_VARS[host]), group="voiceops.firewall.test")
+    assert {r["name"] for r in ours}.isdisjoint({r["name"] for r in theirs})
+    assert all(r["name"].startswith("voiceops.firewall.test-") for r in theirs)
