@@ -72,23 +72,68 @@ else
 fi
 
 # 3. PowerShell. Debian has no pwsh package, so on a machine without PowerShell:
-#    - pslint is skipped by ansible-test itself (it warns 'Required program "pwsh" not found');
+#    - pslint is skipped by ansible-test itself (it prints 'Running sanity test "pslint"', then
+#      warns 'Required program "pwsh" not found', and counts it among the tests it ran);
 #    - validate-modules would crash on the .ps1 files (it runs pwsh to read their argument spec),
 #      so it runs separately with the .ps1 files excluded; the .py documentation files of the
 #      Windows modules are still validated. With pwsh on PATH both run in full.
+#    The summary at the end says which of them ran and on what.
+# 4. PowerShell syntax, on every machine: scripts/parse_powershell.py parses every .ps1/.psm1
+#    under plugins/, tests/ and roles/ with the tree-sitter PowerShell grammar (PyPI,
+#    requirements-test.txt) and fails with file:line:column on any syntax error. It goes with
+#    pslint's selection (runs unless --test leaves pslint out or --skip-test pslint is given) and
+#    runs where pwsh exists too: it is a grammar check, not PowerShell's parser nor PSScriptAnalyzer.
 common=(sanity --local --python 3.11)
 if [ -n "${CI:-}" ]; then
     common+=(--color no)
 fi
-ps1_excludes=()
-if ! command -v pwsh >/dev/null 2>&1; then
-    while IFS= read -r -d '' f; do
-        ps1_excludes+=(--exclude "${f#./}")
-    done < <(cd "$dest" && find ./plugins -name '*.ps1' -print0 2>/dev/null)
+have_pwsh=0
+if command -v pwsh >/dev/null 2>&1; then
+    have_pwsh=1
+fi
+ps1_files=() ps1_excludes=()
+while IFS= read -r -d '' f; do
+    ps1_files+=("${f#./}")
+done < <(cd "$dest" && find ./plugins -name '*.ps1' -print0 2>/dev/null | sort -z)
+if [ "$have_pwsh" = 0 ]; then
+    for f in "${ps1_files[@]}"; do
+        ps1_excludes+=(--exclude "$f")
+    done
+fi
+
+# The caller's selection (--test/--skip-test), to know which PowerShell checks are asked for.
+selected_tests=() skipped_tests=() prev=
+for a in "$@"; do
+    case "$prev:$a" in
+        --test:*) selected_tests+=("$a") ;;
+        --skip-test:*) skipped_tests+=("$a") ;;
+        *:--test=*) selected_tests+=("${a#--test=}") ;;
+        *:--skip-test=*) skipped_tests+=("${a#--skip-test=}") ;;
+    esac
+    prev="$a"
+done
+selected() {  # selected NAME: does the caller's selection include the sanity test NAME?
+    if [ "${#skipped_tests[@]}" -gt 0 ] && printf '%s\n' "${skipped_tests[@]}" | grep -qx "$1"; then
+        return 1
+    fi
+    [ "${#selected_tests[@]}" -eq 0 ] || printf '%s\n' "${selected_tests[@]}" | grep -qx "$1"
+}
+
+rc=0
+parse_result="not run (it goes with pslint, which the selection leaves out)"
+if selected pslint; then
+    echo 'Running PowerShell syntax check (tree-sitter-powershell: scripts/parse_powershell.py)'
+    start=$(date +%s)
+    if "$python" "$repo_root/scripts/parse_powershell.py"; then
+        parse_result="passed"
+    else
+        parse_result="FAILED"
+        rc=1
+    fi
+    parse_result="$parse_result in $(( $(date +%s) - start ))s"
 fi
 
 cd "$dest"
-rc=0
 if [ "${#ps1_excludes[@]}" -eq 0 ]; then
     "$ansible_test" "${common[@]}" "$@" || rc=$?
 else
@@ -122,6 +167,25 @@ else
         "$ansible_test" "${common[@]}" "${other[@]}" --test validate-modules "${ps1_excludes[@]}" || rc=$?
     fi
 fi
+
+# Say plainly what ran of the PowerShell checks (ansible-test lists pslint as run even when it skipped it).
+echo "PowerShell checks:"
+echo "  syntax, every .ps1/.psm1 parsed with tree-sitter-powershell: $parse_result"
+if [ "$have_pwsh" = 1 ]; then
+    if selected pslint; then pslint_result="ran with $(command -v pwsh) (its result is above)"; else pslint_result="not selected"; fi
+    if selected validate-modules; then vm_result="ran on every module, the .ps1 files included (result above)"; else vm_result="not selected"; fi
+else
+    if selected pslint; then pslint_result="NOT RUN: pwsh is not on PATH (ansible-test skipped it with a warning)"; else pslint_result="not selected"; fi
+    if ! selected validate-modules; then
+        vm_result="not selected"
+    elif [ "${#ps1_files[@]}" -gt 0 ]; then
+        vm_result="ran WITHOUT ${ps1_files[*]} (pwsh is not on PATH: the argument specs of the .ps1 files were not validated)"
+    else
+        vm_result="ran on every module (there is no .ps1 module)"
+    fi
+fi
+echo "  pslint (PSScriptAnalyzer): $pslint_result"
+echo "  validate-modules: $vm_result"
 
 # Keep ansible-test's reports (tests/output) next to the sources for inspection.
 if [ -d "$dest/tests/output" ]; then
