@@ -9,7 +9,7 @@ one module execution is one command in the host's remote shell) is replaced, in 
 and in the workers it forks, by a function that
 
 - appends one line per call to STATE_DIR/calls.jsonl (host, module, operation, check mode,
-  numbers of adds/updates/removals);
+  numbers of adds/updates/removals, and which ansible-playbook run made the call);
 - answers voiceops.firewall.win_firewall_rules from STATE_DIR/<host>.json through
   tests/windows_fake.py, and saves the host's state for the next run.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,14 @@ from windows_fake import FakeWindowsFirewall  # noqa: E402
 # The state folder: $VOICEOPS_FAKE_WINDOWS_STATE (when ansible-runner starts this as its
 # ansible-playbook binary), else the first argument.
 STATE_DIR = Path(os.environ.get("VOICEOPS_FAKE_WINDOWS_STATE") or sys.argv.pop(1)).resolve()
+# One ansible-playbook run (its process and start; the workers it forks inherit it), so that the
+# calls of successive runs against one state folder can be told apart (the Molecule scenario of
+# roles/windows_firewall counts reads and writes per host and run).
+RUN = "%d-%d" % (os.getpid(), time.time_ns())
 
 
 def _log(entry: dict[str, Any]) -> None:
-    line = json.dumps(entry, sort_keys=True) + "\n"
+    line = json.dumps(dict(entry, run=RUN), sort_keys=True) + "\n"
     fd = os.open(STATE_DIR / "calls.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
@@ -61,6 +66,9 @@ def fake_execute_module(self: ActionBase, module_name: str | None = None, module
                         tmp: Any = None, task_vars: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
     if _on_controller(self):
         return _REAL_EXECUTE_MODULE(self, module_name=module_name, module_args=module_args, tmp=tmp, task_vars=task_vars, **kwargs)
+    # As ActionBase does: a task that calls a module directly (the normal action) names neither.
+    module_name = module_name or self._task.action
+    module_args = self._task.args if module_args is None else module_args
     host = (task_vars or {}).get("inventory_hostname", "?")
     args = dict(module_args or {})
     _log({"host": host, "module": module_name, "operation": args.get("operation"), "check_mode": bool(self._task.check_mode),
