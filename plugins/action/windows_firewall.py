@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _apply
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _apply, _windows_guard
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import management_port
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._plan_types import Plan
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import desired_profiles, render_host
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows import PROFILES, desired_profiles, render_host
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host import (
     ansible_diff,
     apply_args,
@@ -95,6 +97,20 @@ class ActionModule(ActionBase):
 
         current_by_name = {r["name"]: r for r in current}
         changed = bool(changes["add"] or changes["update"] or changes["remove"] or profile_changes)
+        if changed and args["lockout_guard"]:
+            # Before the first change (and in check mode too): would the next connection still get in?
+            port, source = self._connection_port(task_vars)
+            after = {name: dict(have_profiles.get(name, {})) for name in PROFILES}
+            after.update(want_profiles)
+            refused, cautions = _windows_guard.check(desired, port, source, after, query.get("connections"), query.get("network_profiles"))
+            warnings.extend(cautions)
+            if refused:
+                result.update(failed=True, changed=False, host_calls=self._host_calls, lockout=refused,
+                              msg="voiceops.firewall.windows_firewall: nothing was changed, the new rules would lock the controller "
+                                  "out: %s (set windows_firewall_lockout_guard: false only if another way in is certain)" % "; ".join(refused))
+                if warnings:
+                    result["warnings"] = warnings
+                return result
         apply = apply_args(group, changes, profile_changes)
         result.update(
             changed=changed,
@@ -132,6 +148,18 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = warnings
         return result
+
+    def _connection_port(self, task_vars: dict[str, Any]) -> tuple[int, str]:
+        """The TCP port of the connection in use, and where it comes from."""
+        try:
+            port = self._connection.get_option("port")
+        except (AttributeError, KeyError, AnsibleError):
+            port = None
+        if port:
+            names = "ansible_psrp_port or ansible_port" if self._connection.transport == "psrp" else "ansible_winrm_port or ansible_port"
+            return int(port), "the connection's port (%s)" % names
+        variable, value = management_port(task_vars, "windows")
+        return int(value or 5986), variable or "the connection plugin's default"
 
 
 def _plan_of(whole_plan: Any, plan_dir: str | None, host: str) -> Plan:

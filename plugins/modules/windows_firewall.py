@@ -47,6 +47,14 @@ options:
         an argument pays for templating it, once per host; use O(plan_dir) instead.
       - Exactly one of O(plan_dir) and O(plan).
     type: raw
+  lockout_guard:
+    description:
+      - Before the first change, prove that the new rules still let in a connection like the one in use (TCP on its
+        port, from the controller's address as the host sees it, in the profile of each connected network) wherever
+        inbound traffic is blocked by default; otherwise fail and change nothing (RV(lockout) says why).
+      - Turn it off only where another way in is certain (a console, an out-of-band network).
+    type: bool
+    default: true
   return_rules:
     description: Also return the rules the host should have (RV(rules)); they are in C(windows/<host>.json) of the plan folder too.
     type: bool
@@ -196,6 +204,11 @@ host_calls:
   returned: always
   type: int
   sample: 2
+lockout:
+  description: Why the apply was refused by the lockout guard (O(lockout_guard)); nothing was changed.
+  returned: refused
+  type: list
+  elements: str
 problems:
   description: On bad settings, every problem found.
   returned: failure
