@@ -28,9 +28,11 @@ from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host im
     diff_profiles,
     diff_rules,
     foreign_openings,
+    module_rule,
     normalise_profiles,
     normalise_rule,
     powershell_preview,
+    read_foreign,
 )
 
 HOST_MODULE = "voiceops.firewall.win_firewall_rules"
@@ -71,7 +73,8 @@ class ActionModule(ActionBase):
             return result
 
         # 1st (and in check mode, or when nothing differs, only) call: read the group's rules.
-        query = self._host_module({"operation": "query", "group": group, "foreign": args["report_foreign"]}, task_vars)
+        port, port_source = self._connection_port(task_vars)
+        query = self._host_module({"operation": "query", "group": group, "foreign": args["report_foreign"], "port": port}, task_vars)
         if query.get("failed"):
             query["msg"] = "voiceops.firewall.windows_firewall: reading the rules of group %s failed: %s" % (group, query.get("msg", ""))
             query["host_calls"] = self._host_calls
@@ -79,7 +82,6 @@ class ActionModule(ActionBase):
         try:
             current = [normalise_rule(r) for r in query.get("rules") or []]
             have_profiles = normalise_profiles(query.get("profiles") or [])
-            foreign = [normalise_rule(r) for r in query.get("foreign_rules") or []]
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + exc.message, host_calls=self._host_calls)
             return result
@@ -99,10 +101,9 @@ class ActionModule(ActionBase):
         changed = bool(changes["add"] or changes["update"] or changes["remove"] or profile_changes)
         if changed and args["lockout_guard"]:
             # Before the first change (and in check mode too): would the next connection still get in?
-            port, source = self._connection_port(task_vars)
             after = {name: dict(have_profiles.get(name, {})) for name in PROFILES}
             after.update(want_profiles)
-            refused, cautions = _windows_guard.check(desired, port, source, after, query.get("connections"), query.get("network_profiles"))
+            refused, cautions = _windows_guard.check(desired, port, port_source, after, query.get("connections"), query.get("network_profiles"))
             warnings.extend(cautions)
             if refused:
                 result.update(failed=True, changed=False, host_calls=self._host_calls, lockout=refused,
@@ -132,18 +133,36 @@ class ActionModule(ActionBase):
             result["diff"] = ansible_diff(changes, current_by_name, profile_changes)
         if args["report_foreign"]:
             directions = ["Inbound", "Outbound"] if args["outbound_default"] == "block" else ["Inbound"]
+            foreign, unreadable = read_foreign(query.get("foreign_rules"))  # never fatal: other groups' rules are only reported
             result["foreign_rules"] = foreign_openings(desired, foreign, directions)
+            result["foreign_unreadable"] = unreadable
+            if unreadable:
+                warnings.append("%d rule(s) outside group %s could not be read and were not checked (see foreign_unreadable): %s"
+                                % (len(unreadable), group, "; ".join("%s: %s" % (u["name"], u["reason"]) for u in unreadable)))
             if result["foreign_rules"]:
                 warnings.append("%d rule(s) outside group %s open what the plan does not (see foreign_rules); they were not changed"
                                 % (len(result["foreign_rules"]), group))
 
         # 2nd call, only when there is something to do and not in check mode.
         if changed and not self._task.check_mode:
+            if args["confirm_timeout"]:
+                # Commit-confirm: the host keeps what it has now (our group's rules, the profiles we
+                # change) and a scheduled task restores it after the timeout unless confirmed.
+                apply["confirm_timeout"] = args["confirm_timeout"]
+                apply["restore"] = {"rules": [module_rule(r) for r in current],
+                                    "profiles": [dict(name=p["name"], **p["before"]) for p in profile_changes if p.get("before")]}
             applied = self._host_module(apply, task_vars)
             result["done"] = applied.get("done", [])
+            for key in ("token", "rollback_at"):
+                if applied.get(key) is not None:
+                    result[key] = applied[key]
             if applied.get("failed"):
                 result.update(failed=True, failed_step=applied.get("failed_step"),
-                              msg="voiceops.firewall.windows_firewall: applying failed: %s" % applied.get("msg", ""))
+                              msg="voiceops.firewall.windows_firewall: applying failed after %d step(s) (%s); %s. The next run "
+                                  "reads the host again and converges%s" % (
+                                      len(result["done"]), ", ".join(result["done"]) or "none", applied.get("msg", ""),
+                                      "; the previous rules are restored by the host at %s unless confirmed" % applied["rollback_at"]
+                                      if applied.get("rollback_at") else ""))
         result["host_calls"] = self._host_calls
         if warnings:
             result["warnings"] = warnings

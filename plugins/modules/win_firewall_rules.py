@@ -16,15 +16,24 @@ description:
   - The host side of M(voiceops.firewall.windows_firewall). It is deliberately thin; use that
     action (or the C(voiceops.firewall.windows_firewall) role), which decides what to change.
   - O(operation=query) returns the rules of O(group) in the local policy store with their port,
-    address and application filters, and the firewall profiles' state; with O(foreign=true) also
-    the enabled allow rules of other groups in the effective (active) policy store. Filters are
-    read once per filter type and joined by rule, not once per rule.
+    address and application filters, the settings the collection never sets (interface type,
+    interface, service, security filter, edge traversal, owner, platform, package, ICMP types), and
+    the firewall profiles' state; with O(foreign=true) also the enabled allow rules of other groups
+    in the effective (active) policy store, without those settings. Filters are read once per filter
+    type and joined by rule, not once per rule.
   - O(operation=apply) makes the given changes in one run, in this order, so that the management
     rule is in place before anything is removed or a default action tightens, O(add)
     (C(New-NetFirewallRule)), O(update) (C(Set-NetFirewallRule)), O(remove)
     (C(Remove-NetFirewallRule)), O(profiles) (C(Set-NetFirewallProfile)).
-  - Rules of other groups are never changed. Before an update or a removal the module reads the
-    rule and refuses (fails) when its group is not O(group).
+  - Rules of other groups are never changed. Before an update or a removal the module looks the
+    rule up by its exact name (C(-Name) of the NetFirewallRule cmdlets takes wildcards, so the name's
+    C(*), C(?), C([) and C(]) are escaped), refuses (fails) unless exactly one rule of that name
+    exists and its group is O(group), and then changes that rule object (C(-InputObject)), never a
+    rule named by a pattern.
+  - An update sets the rule's fields; a setting the collection never sets is changed only when the
+    update names it (O(update[].interface_type) and the like), to Windows' default. With
+    O(update[].recreate=true) the rule is renamed, created afresh (every setting at its default) and
+    the renamed rule removed, for settings C(Set-NetFirewallRule) cannot clear.
   - Windows has no transaction for firewall rules. On the first failing change the module stops
     and fails, reporting the changes already made (RV(done)) and the failing step
     (RV(failed_step)); nothing is rolled back. Running the role again converges, because it
@@ -35,10 +44,11 @@ author:
 options:
   operation:
     description:
-      - C(query) reads, C(apply) changes.
+      - C(query) reads, C(apply) changes, C(confirm) cancels the restore of an apply made with
+        O(confirm_timeout) (commit-confirm).
     type: str
     required: true
-    choices: [query, apply]
+    choices: [query, apply, confirm]
   group:
     description:
       - The rule group (C(Group) of C(New-NetFirewallRule)) that marks the rules as the collection's.
@@ -115,6 +125,49 @@ options:
         description: C(Program), a full path, or C(Any).
         type: str
         default: Any
+      interface_type:
+        description:
+          - Only in O(update), to set C(InterfaceType) back to its default; left out, it is not changed.
+        type: str
+        choices: [Any]
+      service:
+        description:
+          - Only in O(update), to set C(Service) back to its default; left out, it is not changed.
+        type: str
+        choices: [Any]
+      icmp_type:
+        description:
+          - Only in O(update), to set C(IcmpType) back to its default; left out, it is not changed.
+        type: list
+        elements: str
+        choices: [Any]
+      dynamic_target:
+        description:
+          - Only in O(update), to set C(DynamicTarget) back to its default; left out, it is not changed.
+        type: str
+        choices: [Any]
+      edge_traversal_policy:
+        description:
+          - Only in O(update), to set C(EdgeTraversalPolicy) back to its default; left out, it is not changed.
+        type: str
+        choices: [Block]
+      loose_source_mapping:
+        description:
+          - Only in O(update), to set C(LooseSourceMapping); left out, it is not changed. The controller sends only V(false), the default.
+        type: bool
+      local_only_mapping:
+        description:
+          - Only in O(update), to set C(LocalOnlyMapping); left out, it is not changed. The controller sends only V(false), the default.
+        type: bool
+      recreate:
+        description:
+          - Only in O(update). Instead of C(Set-NetFirewallRule), rename the rule (C(Rename-NetFirewallRule)),
+            create it afresh in O(group) (C(New-NetFirewallRule), every other setting at its default) and
+            remove the renamed rule, for settings that C(Set-NetFirewallRule) cannot clear (C(Owner),
+            C(Platform), C(Package), C(InterfaceAlias), the security filter). The traffic of the rule is
+            never without a rule. Ignored in O(add).
+        type: bool
+        default: false
   update:
     description:
       - Rules of O(group) to set to the given values (same suboptions as O(add)).
@@ -154,6 +207,29 @@ options:
         type: str
         required: true
         choices: [Allow, Block]
+  port:
+    description:
+      - With O(operation=query), also report the remote addresses of the established TCP connections to this
+        local port (RV(connections); the controller's connection is one of them) and the category of every
+        connected network (RV(network_profiles)), for the lockout guard of M(voiceops.firewall.windows_firewall).
+    type: int
+  confirm_timeout:
+    description:
+      - With O(operation=apply) and a value above V(0), before the first change write O(restore) to
+        C(%ProgramData%\voiceops.firewall\pending-<token>.json) and register the scheduled task
+        C(\voiceops.firewall\restore-<token>) (runs as SYSTEM, once, this many seconds later), which puts the
+        group's rules and the profiles back as O(restore) says unless O(operation=confirm) cancels it.
+    type: int
+    default: 0
+  restore:
+    description:
+      - With O(confirm_timeout), what the restore puts back, decided by the controller. C(rules) are the group's
+        rules before the apply (in the shape of O(add)) and C(profiles) the settings of the profiles the apply changes
+        (in the shape of O(profiles)). The restore removes the rules of O(group) only and creates these.
+    type: dict
+  token:
+    description: With O(operation=confirm), the RV(token) of the apply to confirm.
+    type: str
 notes:
   - Works on the local persistent policy store. Rules and profile settings from Group Policy take
     precedence over it; O(foreign=true) shows the effective rules including those.
@@ -184,7 +260,7 @@ EXAMPLES = r"""
     operation: apply
     group: voiceops.firewall
     add:
-      - name: voiceops-in-tcp-5986
+      - name: voiceops.firewall-in-tcp-5986
         display_name: "voiceops.firewall: in TCP 5986 (winrm-https)"
         direction: Inbound
         action: Allow
@@ -203,7 +279,7 @@ rules:
   type: list
   elements: dict
   sample:
-    - Name: voiceops-in-tcp-5986
+    - Name: voiceops.firewall-in-tcp-5986
       DisplayName: "voiceops.firewall: in TCP 5986 (winrm-https)"
       Description: "Managed by voiceops.firewall (do not edit). Flows: management.winrm:management>dc01"
       Group: voiceops.firewall
@@ -217,6 +293,23 @@ rules:
       LocalAddress: [Any]
       RemoteAddress: [10.99.0.0/255.255.255.0]
       Program: Any
+      EdgeTraversalPolicy: Block
+      LooseSourceMapping: false
+      LocalOnlyMapping: false
+      Owner: ""
+      Platform: []
+      IcmpType: [Any]
+      DynamicTarget: Any
+      Package: ""
+      InterfaceType: Any
+      InterfaceAlias: [Any]
+      Service: Any
+      Authentication: NotRequired
+      Encryption: NotRequired
+      OverrideBlockRules: false
+      LocalUser: Any
+      RemoteUser: Any
+      RemoteMachine: Any
 profiles:
   description: With O(operation=query), the firewall profiles of the local persistent store.
   returned: operation is query
@@ -225,7 +318,9 @@ profiles:
   sample:
     - {Name: Domain, Enabled: "True", DefaultInboundAction: Block, DefaultOutboundAction: Allow}
 foreign_rules:
-  description: With O(foreign=true), enabled allow rules of other groups in the active store, in the shape of RV(rules).
+  description:
+    - With O(foreign=true), enabled allow rules of other groups in the active store, in the shape of RV(rules)
+      without the settings (from C(EdgeTraversalPolicy) on).
   returned: operation is query and foreign is true
   type: list
   elements: dict
@@ -234,10 +329,33 @@ done:
   returned: operation is apply
   type: list
   elements: str
-  sample: ["add voiceops-in-tcp-5986", "remove voiceops-in-tcp-8080"]
+  sample: ["add voiceops.firewall-in-tcp-5986", "remove voiceops.firewall-in-tcp-8080"]
+connections:
+  description: With O(port), the remote addresses of the established connections to that local port.
+  returned: operation is query and port is given
+  type: list
+  elements: str
+  sample: ["10.99.0.254"]
+network_profiles:
+  description: With O(port), every connected network with its C(name), C(interface) and C(category) (C(DomainAuthenticated), C(Private), C(Public)).
+  returned: operation is query and port is given
+  type: list
+  elements: dict
+token:
+  description: With O(confirm_timeout), the pending restore's token, for O(operation=confirm).
+  returned: operation is apply, changed, and confirm_timeout above 0
+  type: str
+rollback_at:
+  description: With O(confirm_timeout), when the restore runs unless confirmed (seconds since the epoch).
+  returned: operation is apply, changed, and confirm_timeout above 0
+  type: int
+confirmed:
+  description: With O(operation=confirm), whether a pending restore was cancelled (false when it had run already).
+  returned: operation is confirm
+  type: bool
 failed_step:
   description: The change that failed.
   returned: failure during apply
   type: str
-  sample: add voiceops-in-tcp-5986
+  sample: add voiceops.firewall-in-tcp-5986
 """

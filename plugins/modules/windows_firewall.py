@@ -47,6 +47,16 @@ options:
         an argument pays for templating it, once per host; use O(plan_dir) instead.
       - Exactly one of O(plan_dir) and O(plan).
     type: raw
+  confirm_timeout:
+    description:
+      - Commit-confirm. With a value above V(0), the apply first has the host keep what it has now (the group's
+        rules, the settings of the profiles it changes) and schedule their restore (a scheduled task that runs as
+        SYSTEM) after this many seconds; the apply returns RV(token) and RV(rollback_at). A later
+        M(voiceops.firewall.win_firewall_rules) task with C(operation=confirm) and that token, over a fresh
+        connection, cancels the restore. The role C(voiceops.firewall.windows_firewall) does that.
+      - V(0) applies without a restore to fall back on.
+    type: int
+    default: 0
   lockout_guard:
     description:
       - Before the first change, prove that the new rules still let in a connection like the one in use (TCP on its
@@ -194,6 +204,13 @@ foreign_rules:
   returned: report_foreign is true
   type: list
   elements: dict
+foreign_unreadable:
+  description: >-
+    Rules of other groups that could not be read (an undocumented form), with C(name), C(display_name), C(group)
+    and C(reason); they were not checked.
+  returned: report_foreign is true
+  type: list
+  elements: dict
 done:
   description: The changes the host made, in order.
   returned: changed and not check mode
@@ -204,6 +221,14 @@ host_calls:
   returned: always
   type: int
   sample: 2
+token:
+  description: With O(confirm_timeout), the pending restore to confirm (M(voiceops.firewall.win_firewall_rules), C(operation=confirm)).
+  returned: changed, not check mode, and O(confirm_timeout) above 0
+  type: str
+rollback_at:
+  description: With O(confirm_timeout), when the host restores the previous rules unless confirmed (seconds since the epoch, the host's clock).
+  returned: changed, not check mode, and O(confirm_timeout) above 0
+  type: int
 lockout:
   description: Why the apply was refused by the lockout guard (O(lockout_guard)); nothing was changed.
   returned: refused

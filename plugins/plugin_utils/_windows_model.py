@@ -5,13 +5,15 @@
 
 Shared by rendering (``_windows.py``: the rules a host should have) and the host side
 (``_windows_host.py``: what the host reports, the diff, the apply arguments), so that both speak
-of one rule shape (:data:`RULE_FIELDS`) and collapse addresses the same way.
+of one rule shape (:data:`RULE_FIELDS`) and collapse addresses the same way, and both know the
+settings a rule of the collection leaves at Windows' defaults (:data:`SETTING_DEFAULTS`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 from ._errors import VoiceopsError
 from ._plan_types import WindowsRule
@@ -26,6 +28,32 @@ RULE_FIELDS = ("name", "display_name", "description", "direction", "action", "en
                "protocol", "local_ports", "remote_ports", "local_addresses", "remote_addresses", "program")
 
 Rule = WindowsRule  # the keys of RULE_FIELDS
+
+# The settings of a rule that the collection never sets, so every rule of its group must have
+# Windows' default, the value New-NetFirewallRule gives when the parameter is left out
+# (New-/Set-NetFirewallRule help: "The default value is Any" for InterfaceType, DynamicTarget;
+# Block for EdgeTraversalPolicy; NotRequired for Encryption; False for LooseSourceMapping;
+# MSFT_NetFirewallRule.Platforms: "If null, the rule applies to all platforms (the default)").
+# Each changes which traffic the rule admits (InterfaceType Wireless switches a rule off on a wired
+# server, Authentication Required admits only IPsec-authenticated traffic), so a host reporting
+# another value has drifted: the diff shows it and the apply sets the default back. "Any" stands
+# for "not set" where Windows has no name for it (Owner, Package, Platform).
+SETTING_DEFAULTS: dict[str, Any] = {
+    "interface_type": ANY, "interface_alias": [ANY], "service": ANY, "icmp_type": [ANY], "dynamic_target": ANY,
+    "edge_traversal_policy": "Block", "loose_source_mapping": False, "local_only_mapping": False,
+    "local_user": ANY, "remote_user": ANY, "remote_machine": ANY, "authentication": "NotRequired",
+    "encryption": "NotRequired", "override_block_rules": False, "owner": ANY, "platform": [ANY], "package": ANY,
+}
+SETTING_FIELDS = tuple(SETTING_DEFAULTS)
+
+# Settings that no documented Set-NetFirewallRule value clears in place: the SDDL and SID strings
+# (-Package 'Any', '' and $null are reported to leave 'AppPkgId=' in the rule, which Windows then
+# ignores: SteveUnderScoreN/WindowsFirewall#4), -Platform and -InterfaceAlias (no "all" value), and
+# the security filter (-OverrideBlockRules cannot be given with -Authentication NotRequired). A rule
+# with one of them changed is recreated: renamed, created afresh with every default, then the
+# renamed one removed, so that its traffic is never without a rule. The others are set back in place.
+RECREATE_SETTINGS = ("interface_alias", "local_user", "remote_user", "remote_machine", "authentication", "encryption",
+                     "override_block_rules", "owner", "platform", "package")
 
 
 class WindowsFirewallError(VoiceopsError):

@@ -28,6 +28,8 @@ SITE = REPO / "tests" / "functional" / "windows" / "site.yml"
 sys.path.insert(0, str(REPO / "tests"))
 from windows_fake import FakeWindowsFirewall  # noqa: E402
 
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w  # noqa: E402
+
 
 def run(state: Path, inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, str(RUNNER), str(state), "-i", str(inventory), str(SITE),
@@ -75,14 +77,15 @@ def test_check_mode_reads_once_per_host_and_changes_nothing(example_runs):
     assert "+++ after: rule voiceops.firewall-in-tcp-5986 (added)" in result.stdout
 
 
-def test_apply_is_one_read_and_one_write_per_host(example_runs):
+def test_apply_is_one_read_one_write_and_a_confirmation_per_host(example_runs):
     state, out = example_runs
     result, entries = out["apply"]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert per_host(entries) == Counter({h: 2 for h in WINDOWS})
+    assert per_host(entries) == Counter({h: 3 for h in WINDOWS})
     for host in WINDOWS:
         ops = [e for e in entries if e["host"] == host]
-        assert [e["operation"] for e in ops] == ["query", "apply"]
+        assert [e["operation"] for e in ops] == ["query", "apply", "confirm"]  # commit-confirm over a fresh connection
+        assert json.loads((state / ("%s.json" % host)).read_text())["pending"] == {}  # confirmed: no restore left
     counts = {h: len(json.loads((state / ("%s.json" % h)).read_text())["rules"]) for h in WINDOWS}
     assert counts == {"dc01": 18, "dc02": 17, "fs01": 2, "lic01": 2, "mob01": 2, "slive01": 2, "speech01": 8,
                       "speech02": 4, "sql01": 2, "timc01": 3, "web01": 2, "wfm01": 3}
@@ -136,7 +139,7 @@ def test_the_number_of_host_calls_does_not_depend_on_the_number_of_rules(tmp_pat
         stored = json.loads((state / "win01.json").read_text())["rules"]
         assert len(stored) == rules + 1  # + the WinRM rule
         seen[rules] = sequence
-    assert seen[5] == seen[500] == [["query"], ["query", "apply"], ["query"]]
+    assert seen[5] == seen[500] == [["query"], ["query", "apply", "confirm"], ["query"]]
 
 
 def test_purge_removes_stale_rules_of_the_group_and_never_a_foreign_rule(tmp_path):
@@ -151,7 +154,7 @@ def test_purge_removes_stale_rules_of_the_group_and_never_a_foreign_rule(tmp_pat
     FakeWindowsFirewall([foreign, stale]).save(state / "win01.json")
     result = run(state, inv, "--diff", "-e", "windows_firewall_report_foreign=true")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [e["operation"] for e in calls(state)] == ["query", "apply"]
+    assert [e["operation"] for e in calls(state)] == ["query", "apply", "confirm"]
     names = {r["Name"] for r in json.loads((state / "win01.json").read_text())["rules"]}
     assert "RemoteDesktop-UserMode-In-TCP" in names and "voiceops.firewall-in-tcp-8080" not in names
     assert "+++ after: rule voiceops.firewall-in-tcp-8080 (removed)" in result.stdout
@@ -167,4 +170,60 @@ def test_a_missing_program_path_fails_before_any_host_call(tmp_path):
     result = run(state, inv, "--limit", "speech01,speech02,fs01")
     assert result.returncode != 0
     assert "windows_firewall_program_paths: the full path of SESWorker.exe is not known" in result.stdout
-    assert per_host(calls(state)) == Counter({"fs01": 2})
+    assert per_host(calls(state)) == Counter({"fs01": 3})  # query, apply, confirm
+
+
+def test_the_lockout_guard_refuses_an_apply_that_would_shut_the_controller_out(tmp_path):
+    """The host sees the controller at 192.0.2.7, which no management network holds: nothing changes."""
+    state = tmp_path / "state"
+    state.mkdir()
+    inv = _load_test_inventory(tmp_path, 2)
+    fake = FakeWindowsFirewall()
+    fake.connections = ["192.0.2.7"]
+    fake.save(state / "win01.json")
+    result = run(state, inv)
+    assert result.returncode != 0
+    assert "nothing was changed, the new rules would lock the controller out" in result.stdout
+    assert "this connection comes from 192.0.2.7 as the host sees it" in result.stdout
+    assert [e["operation"] for e in calls(state)] == ["query"]
+    assert json.loads((state / "win01.json").read_text())["rules"] == []
+    # from the management network it goes through
+    fake.connections = ["10.99.0.254"]
+    fake.save(state / "win01.json")
+    assert run(state, inv).returncode == 0
+    assert [e["operation"] for e in calls(state)] == ["query", "apply", "confirm"]
+
+
+def test_an_unconfirmed_apply_is_restored_by_the_host(tmp_path):
+    """The new rules cut the controller off: the confirmation cannot reach the host, the role says when
+    the host puts the old rules back, and the scheduled restore does."""
+    state = tmp_path / "state"
+    state.mkdir()
+    inv = _load_test_inventory(tmp_path, 2)
+    old = {"Name": "voiceops.firewall-in-tcp-8080", "DisplayName": "old", "Description": "", "Group": "voiceops.firewall",
+           "Enabled": True, "Direction": "Inbound", "Action": "Allow", "Profile": 7, "Protocol": "TCP", "LocalPort": ["8080"],
+           "RemotePort": ["Any"], "LocalAddress": ["Any"], "RemoteAddress": ["10.0.1.0/24"], "Program": "Any"}
+    fake = FakeWindowsFirewall([old])
+    fake.refuse_after_apply = True
+    fake.save(state / "win01.json")
+    before = {r["name"]: r for r in (w.normalise_rule(r) for r in fake.run({"operation": "query", "group": w.GROUP})["rules"])}
+
+    result = run(state, inv)
+    assert result.returncode != 0
+    assert "could not be reached over a fresh connection after its rules were changed" in result.stdout
+    assert "restores the previous rules of voiceops.firewall" in result.stdout
+    assert [e["operation"] for e in calls(state)] == ["query", "apply", "confirm"]  # the confirmation was attempted
+    saved = json.loads((state / "win01.json").read_text())
+    (token, pending), = saved["pending"].items()
+    assert {r["name"] for r in pending["rules"]} == set(before)  # what the restore puts back: the group as it was
+    assert "voiceops.firewall-in-tcp-8080" not in {r["Name"] for r in saved["rules"]}  # the apply did happen
+
+    # The timeout passes on the host: the scheduled restore runs before anything else is answered.
+    saved["pending"][token]["rollback_at"] = 0
+    (state / "win01.json").write_text(json.dumps(saved))
+    again = run(state, inv, "--check")
+    assert again.returncode == 0, again.stdout + again.stderr
+    restored = FakeWindowsFirewall.load(state / "win01.json")
+    assert restored.pending == {} and not restored.refusing
+    after = {r["name"]: r for r in (w.normalise_rule(r) for r in restored.run({"operation": "query", "group": w.GROUP})["rules"])}
+    assert after == before

@@ -89,10 +89,11 @@ def test_a_byte_order_mark_and_crlf_do_not_move_the_position(pp):
 
 
 def _module_with(line_text: str) -> tuple[str, int]:
-    """The shipped module with one line inserted before `$module = ...::Create(...)` (a top-level
-    statement in every Ansible PowerShell module), and that line's number."""
+    """The shipped module with one line inserted before its last statement (`$module.ExitJson()`,
+    top level, after every here-string of the module, so an opener inserted there cannot pair
+    with a terminator of the module's own), and that line's number."""
     lines = MODULE.read_text(encoding="utf-8-sig").splitlines(keepends=True)
-    at = next(i for i, text in enumerate(lines) if "AnsibleModule]::Create(" in text)
+    at = max(i for i, text in enumerate(lines) if text.strip() == "$module.ExitJson()")
     return "".join(lines[:at] + [line_text + "\n"] + lines[at:]), at + 1
 
 

@@ -65,6 +65,9 @@ def test_windows_report_of_the_winrm_rule_equals_the_rendered_rule():
     ({"Profile": 7}, {"profiles": ["Domain", "Private", "Public"]}),
     ({"Profile": "Domain, Public"}, {"profiles": ["Domain", "Public"]}),
     ({"Profile": ["Public", "Domain"]}, {"profiles": ["Domain", "Public"]}),
+    ({"Profile": "NotApplicable"}, {"profiles": ["NotApplicable"]}),  # -Profile accepts NotApplicable
+    ({"Profile": 65535}, {"profiles": ["NotApplicable"]}),  # its value in the NetSecurity Profile enum
+    ({"Action": 3}, {"action": "AllowBypass"}),  # MSFT_NetFirewallRule.Action AllowBypass (3)
     ({"Protocol": "6"}, {}),
     ({"Protocol": 6}, {}),
     ({"Protocol": "tcp"}, {}),
@@ -83,6 +86,9 @@ def test_windows_report_of_the_winrm_rule_equals_the_rendered_rule():
     ({"RemoteAddress": ["10.99.0.0/255.255.255.128", "10.99.0.128/25"]}, {}),
     ({"RemoteAddress": "10.99.0.5/255.255.255.255"}, {"remote_addresses": ["10.99.0.5"]}),
     ({"RemoteAddress": ["LocalSubnet", "10.99.0.0/24"]}, {"remote_addresses": ["10.99.0.0/24", "LocalSubnet"]}),
+    # -RemoteAddress keywords "can be restricted to IPv4 or IPv6 by appending a 4 or 6"
+    ({"RemoteAddress": ["DNS4", "intranet6", "CaptivePortal6"]}, {"remote_addresses": ["CaptivePortal6", "DNS4", "Intranet6"]}),
+    ({"LocalAddress": "LocalSubnet6"}, {"local_addresses": ["LocalSubnet6"]}),
     ({"RemoteAddress": ["0.0.0.0/0.0.0.0", "::/0"]}, {"remote_addresses": ["Any"]}),
     ({"RemoteAddress": "FD00:50::11"}, {"remote_addresses": ["fd00:50::11"]}),
     ({"Program": ""}, {}),
@@ -240,6 +246,6 @@ def test_fake_host_refuses_to_touch_rules_of_another_group():
                                  "Enabled": True, "Direction": "Inbound", "Action": "Allow", "Profile": 7,
                                  "LocalPort": ["3389"], "RemotePort": ["Any"], "LocalAddress": ["Any"], "RemoteAddress": ["Any"]}])
     result = fake.run({"operation": "apply", "group": w.GROUP, "remove": ["RemoteDesktop"]})
-    assert result["failed"] and "not in group" in result["msg"]
+    assert result["failed"] and "is in group 'Remote Desktop', not 'voiceops.firewall'; refusing" in result["msg"]
     assert "RemoteDesktop" in fake.rules
     assert fake.run({"operation": "query", "group": w.GROUP})["rules"] == []

@@ -25,6 +25,7 @@ from ansible_collections.voiceops.firewall.plugins.modules import windows_firewa
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows as w
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._windows_host import SETTING_OPTIONS
 
 PS1 = (REPO / "plugins" / "modules" / "win_firewall_rules.ps1").read_text()
 
@@ -137,12 +138,13 @@ def test_host_module_spec_matches_documentation():
     rule_block = PS1.split("$ruleOptions = @{")[1].split("\n}\n")[0]
     top_block = PS1.split("$spec = @{")[1].split("supports_check_mode")[0]
     rule_ps = _ps_options(rule_block)
-    assert sorted(rule_ps) == sorted(doc["add"]["suboptions"]) == sorted(w.RULE_FIELDS)
+    # the rule's fields, the settings an update may set back to their defaults, and recreate
+    assert sorted(rule_ps) == sorted(doc["add"]["suboptions"]) == sorted(w.RULE_FIELDS + tuple(SETTING_OPTIONS) + ("recreate",))
     _compare(doc["add"]["suboptions"], rule_ps)
     _compare(doc["update"]["suboptions"], rule_ps)
     prof_ps = _ps_options(top_block.split("profiles = @{")[1])
     top = {k: v for k, v in _ps_options(top_block).items() if k not in rule_ps and k not in prof_ps}
-    top_names = {"operation", "group", "foreign", "remove"} | {"add", "update", "profiles"}
+    top_names = {"operation", "group", "foreign", "remove", "port", "token", "confirm_timeout", "restore"} | {"add", "update", "profiles"}
     assert set(top) | {"add", "update", "profiles"} == top_names
     assert sorted(doc) == sorted(top_names)
     _compare(doc, top)

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for windows_fake
 
-from ansible.errors import AnsibleError  # noqa: E402
+from ansible.errors import AnsibleConnectionFailure, AnsibleError  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
 
 from windows_fake import FakeWindowsFirewall  # noqa: E402
@@ -78,6 +78,11 @@ def fake_execute_module(self: ActionBase, module_name: str | None = None, module
         raise AnsibleError("fake Windows host: unexpected module %s" % module_name)
     state = STATE_DIR / ("%s.json" % host)
     firewall = FakeWindowsFirewall.load(state)
+    if firewall.expire():  # a restore whose time has come runs first, as the scheduled task would have
+        firewall.save(state)
+    if firewall.refusing:  # the rules of the last apply cut the controller off
+        raise AnsibleConnectionFailure("fake Windows host %s: connection refused (the rules of the last apply let the controller "
+                                       "no longer in)" % host)
     result = firewall.run(args, check_mode=bool(self._task.check_mode))
     firewall.save(state)
     return result
