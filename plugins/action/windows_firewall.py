@@ -66,7 +66,8 @@ class ActionModule(ActionBase):
             plan = _plan_of(whole_plan, args["plan_dir"], host)
             desired, warnings = render_host(
                 plan, host, program_paths=args["program_paths"], profiles=args["profiles"],
-                outbound_default=args["outbound_default"], fqdn_remote=args["fqdn_remote"], group=group)
+                outbound_default=args["outbound_default"], fqdn_remote=args["fqdn_remote"], group=group,
+                outbound_essentials=args["outbound_essentials"])
             want_profiles = desired_profiles(args["profiles"], args["outbound_default"]) if args["manage_profiles"] else {}
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.windows_firewall: " + exc.message, problems=exc.problems)

@@ -47,6 +47,17 @@ options:
         an argument pays for templating it, once per host; use O(plan_dir) instead.
       - Exactly one of O(plan_dir) and O(plan).
     type: raw
+  outbound_essentials:
+    description:
+      - With O(outbound_default=block), what a Windows domain member needs outbound and must have an outbound rule
+        for, or the task fails naming what is missing. C(dns) (UDP and TCP 53), C(kerberos) (TCP and UDP 88),
+        C(netlogon) (TCP 445, the secure channel and NTLM pass-through over SMB named pipes), C(time) (UDP 123),
+        C(crl) (TCP 80, certificate revocation lists).
+      - V([]) for a host outside a domain that needs none of them.
+    type: list
+    elements: str
+    choices: [dns, kerberos, netlogon, time, crl]
+    default: [dns, kerberos, netlogon, time, crl]
   confirm_timeout:
     description:
       - Commit-confirm. With a value above V(0), the apply first has the host keep what it has now (the group's

@@ -105,9 +105,41 @@ def _program_path(program: str, program_paths: Mapping[str, str], flow_id: str, 
     return None
 
 
+# What a Windows domain member needs outbound, by name: DNS, Kerberos, Netlogon (the secure channel and
+# NTLM pass-through, over SMB named pipes), time (Kerberos depends on it), and certificate revocation
+# lists (HTTP). With outbound blocked by default, a host without these stops working as a domain
+# member; ``render_host`` refuses unless each has an outbound rule (or the setting leaves it out).
+OUTBOUND_ESSENTIALS: dict[str, tuple[tuple[str, int], ...]] = {
+    "dns": (("UDP", 53), ("TCP", 53)),
+    "kerberos": (("TCP", 88), ("UDP", 88)),
+    "netlogon": (("TCP", 445),),
+    "time": (("UDP", 123),),
+    "crl": (("TCP", 80),),
+}
+
+
+def missing_essentials(rules: Iterable[Rule], essentials: Iterable[str]) -> list[str]:
+    """The essentials (``OUTBOUND_ESSENTIALS`` names) that no outbound rule of ``rules`` allows."""
+    out = []
+    outbound = [r for r in rules if r["direction"] == "Outbound" and r["action"] == "Allow"]
+    for name in essentials:
+        for protocol, port in OUTBOUND_ESSENTIALS[name]:
+            if not any(r["protocol"] in (protocol, ANY) and _allows_port(r["remote_ports"], port) for r in outbound):
+                out.append("%s (%s %d)" % (name, protocol.lower(), port))
+    return out
+
+
+def _allows_port(ports: Iterable[str], port: int) -> bool:
+    for item in ports:
+        lo, _sep, hi = item.partition("-")
+        if item == ANY or lo.isdigit() and int(lo) <= port <= int(hi or lo):
+            return True
+    return False
+
+
 def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | None = None,
                 profiles: Iterable[str] = PROFILES, outbound_default: str = "allow", fqdn_remote: str = "any",
-                group: str = GROUP) -> tuple[list[Rule], list[str]]:
+                group: str = GROUP, outbound_essentials: Iterable[str] = ()) -> tuple[list[Rule], list[str]]:
     """The rules ``host`` should have, sorted by name, and warnings.
 
     Flows to the host become inbound rules scoped to the sources' addresses; flows from the host
@@ -200,6 +232,18 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
             "program": entry["path"] or ANY,
         })
     rules.sort(key=lambda r: r["name"])
+    essentials = list(outbound_essentials)
+    unknown = [e for e in essentials if e not in OUTBOUND_ESSENTIALS]
+    if unknown:
+        raise WindowsFirewallError("windows_firewall_outbound_essentials: %s: not one of %s"
+                                   % (", ".join(map(str, unknown)), ", ".join(OUTBOUND_ESSENTIALS)))
+    missing = missing_essentials(rules, essentials) if outbound_default == "block" else []
+    if missing:
+        raise WindowsFirewallError(
+            "windows_firewall_outbound_default: block would leave %s without what a Windows domain member needs outbound: %s. "
+            "Give the host those flows (a component in the catalog's ad_member role reaches the domain controllers for DNS, "
+            "Kerberos, Netlogon and time; CRL downloads need an entry of your own, e.g. in voiceops_catalog_extra), or list in "
+            "windows_firewall_outbound_essentials only the ones it needs ([] for a host outside a domain)" % (host, ", ".join(missing)))
     names = [r["name"] for r in rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:  # pragma: no cover - only by a hash collision of two over-long names

@@ -94,7 +94,8 @@ def test_the_documented_defaults_reach_the_renderer():
     host.assert_not_called()
     assert render.call_args.args == ({"flows": []}, "win01")
     assert render.call_args.kwargs == {"program_paths": {}, "profiles": ["Domain", "Private", "Public"],
-                                       "outbound_default": "allow", "fqdn_remote": "any", "group": "voiceops.firewall"}
+                                       "outbound_default": "allow", "fqdn_remote": "any", "group": "voiceops.firewall",
+                                       "outbound_essentials": ["dns", "kerberos", "netlogon", "time", "crl"]}
 
 
 def _ps_options(block: str) -> dict[str, dict]:

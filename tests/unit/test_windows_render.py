@@ -214,3 +214,27 @@ def test_names_carry_the_group_so_two_groups_never_collide():
     theirs, _warnings = w.render_host(PLAN, host, program_paths=role_program_paths(HOST_VARS[host]), group="voiceops.firewall.test")
     assert {r["name"] for r in ours}.isdisjoint({r["name"] for r in theirs})
     assert all(r["name"].startswith("voiceops.firewall.test-") for r in theirs)
+
+
+def test_outbound_block_refuses_a_domain_member_without_its_essentials():
+    """With outbound blocked by default, a host that no outbound rule lets reach DNS, Kerberos, Netlogon,
+    time and CRLs stops working as a domain member: refused, naming what is missing."""
+    member = next(h for h in WINDOWS_HOSTS
+                  if any(f["src"]["name"] == h and f["entry"] == "microsoft_infrastructure.ad_kerberos_tcp" for f in PLAN["flows"]))
+    with pytest.raises(VoiceopsError) as info:
+        render(member, outbound_default="block", outbound_essentials=list(w.OUTBOUND_ESSENTIALS))
+    message = info.value.message
+    assert "windows_firewall_outbound_default: block would leave %s without" % member in message
+    assert "crl (tcp 80)" in message and "kerberos" not in message.split("needs outbound: ")[1].split(".")[0]
+    rules, _warnings = render(member, outbound_default="block", outbound_essentials=["dns", "kerberos", "netlogon", "time"])
+    assert not w.missing_essentials(rules, ["dns", "kerberos", "netlogon", "time"])
+    members = {f["src"]["name"] for f in PLAN["flows"] if f["entry"].startswith("microsoft_infrastructure.ad_")}
+    loner = next(h for h in WINDOWS_HOSTS if h not in members)
+    with pytest.raises(VoiceopsError) as info:
+        render(loner, outbound_default="block", outbound_essentials=["dns"])
+    assert "dns (udp 53), dns (tcp 53)" in info.value.message
+    assert render(loner, outbound_default="block", outbound_essentials=[])[0]  # outside a domain: no check
+    assert render(loner, outbound_default="allow", outbound_essentials=["dns"])[0]  # outbound open: nothing to keep
+    with pytest.raises(VoiceopsError) as info:
+        render(loner, outbound_default="block", outbound_essentials=["ntp"])
+    assert "windows_firewall_outbound_essentials: ntp: not one of dns, kerberos, netlogon, time, crl" in info.value.message
