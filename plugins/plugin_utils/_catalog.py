@@ -116,6 +116,7 @@ class Entry:
     condition: str | None
     cite: Citation
     path: str = ""  # where it is defined (catalog file or variable path), for error messages
+    icmp_types: tuple[str, ...] = ()  # ICMP only: the message types the flow needs (empty: any)
 
 
 @dataclass
@@ -199,6 +200,8 @@ def _load_entry(raw: dict[str, Any], product: str, path: str, problems: Problems
             ports = _ports_or_problem(spec, path + ".ports", problems)
     elif spec is not None:
         problems.add(path + ".ports", spec, "%s has no ports" % protocol)
+    if raw.get("icmp_types") and protocol != "icmp":
+        problems.add(path + ".icmp_types", raw["icmp_types"], "only an icmp entry has ICMP types")
     return Entry(
         id=raw["id"],
         product=product,
@@ -219,6 +222,7 @@ def _load_entry(raw: dict[str, Any], product: str, path: str, problems: Problems
         condition=raw.get("condition"),
         cite=_cite(raw["cite"], path + ".cite", problems, documents),
         path=path,
+        icmp_types=tuple(raw.get("icmp_types") or ()),
     )
 
 

@@ -67,6 +67,7 @@ class Flow(TypedDict):
     transport: str | None  # plaintext, tls, encrypted
     tls_alternative: str | None
     replies_only: bool
+    icmp_types: list[str] | None  # ICMP flows narrowed to these message types ("echo-request"); None: any
     condition: str | None
     citation: Citation
     enforced_by: list[str]  # set by the planner's enforcement step; empty: nothing the plan manages enforces it

@@ -340,6 +340,7 @@ def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Ins
         "transport": entry.transport,
         "tls_alternative": entry.tls_alternative,
         "replies_only": entry.replies_only,
+        "icmp_types": list(entry.icmp_types) if entry.protocol == "icmp" and entry.icmp_types else None,
         "condition": entry.condition,
         "citation": dict(citation),
     }

@@ -288,6 +288,9 @@ PROTOCOLS = PORT_PROTOCOLS + OTHER_PROTOCOLS
 PLATFORMS = ("windows", "linux", "device", "network", "external", "any")
 PARAM_KINDS = ("port", "ports")
 TRANSPORTS = ("plaintext", "tls", "encrypted")
+# ICMP message types a catalog entry may narrow an ICMP flow to, by name; the numbers per IP version
+# are the targets' business (ICMPv4 RFC 792, ICMPv6 RFC 4443).
+ICMP_TYPES = ("echo-request", "destination-unreachable", "time-exceeded")
 SIDES = ("src", "dst")
 
 zone_name = name(ZONE_NAME, "a zone name is lower case letters, digits and _, starting with a letter, at most 31 characters")
@@ -426,6 +429,7 @@ ENTRY = record({
     "feature": catalog_name, "feature_on": choice(SIDES), "param_on": choice(SIDES),
     "transport": choice(TRANSPORTS), "tls_alternative": entry_id, "replies_only": boolean,
     "condition": text(), "cite": _cite,
+    "icmp_types": nullable(list_of(choice(ICMP_TYPES), "a list of ICMP message types", one_or_list=True), []),
 }, "an entry is a mapping with an 'id'", required=("id", "from", "to", "protocol", "service", "purpose", "cite"))
 CATALOG_FILE = record({
     "product": record({"id": catalog_name, "title": text()}, "a mapping with id and title", required=("id",)),
