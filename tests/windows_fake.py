@@ -29,6 +29,25 @@ requires exactly one rule of that exact name in the group and changes that rule,
 does; with ``legacy_name_lookup`` it acts as the module did before (the name used as a pattern),
 to show what that did.
 
+The effective policy (the query's ``firewall_service``, ``gpo_profiles``, ``active_profiles``,
+``block_rules``, ``policy_unread``; docs/windows.md, "Effective policy") comes from state a test sets,
+with Windows' defaults otherwise:
+
+- ``service``: ``Get-Service -Name mpssvc``, ``Status`` and ``StartType`` (ServiceControllerStatus:
+  Running is 4, Stopped 1; ServiceStartMode: Automatic 2, Manual 3, Disabled 4), running and automatic
+  by default; ``None`` when the service does not exist. When it is not running the active store is not
+  read (no ``active_profiles``, ``block_rules``, ``foreign_rules``), as the module does;
+- ``gpo_profiles``: what Group Policy sets per profile (the RSOP store): ``Enabled``,
+  ``AllowInboundRules``, ``AllowLocalFirewallRules`` as GpoBoolean (``True``, ``False``,
+  ``NotConfigured``; 1, 0, 2), ``DefaultInboundAction``/``DefaultOutboundAction`` as Action
+  (``NotConfigured``, ``Allow``, ``Block``; 0, 2, 4); all NotConfigured by default (no GPO). The
+  ActiveStore's profiles are Group Policy's value where it sets one, else the local store's;
+- ``gpo_rules``: rules from Group Policy (stored form, plus ``PolicyStoreSource``, the GPO's name); in
+  the active store a GPO rule replaces a local rule of the same name ("rules that have the same name
+  but come from multiple stores being merged, will overwrite one another", Get-NetFirewallRule -Name).
+  Local block rules are rules of ``rules`` with ``Action`` ``Block``. Rules of the active store carry
+  ``PolicyStoreSourceType`` (``Local``/``GroupPolicy``; 1/2) and their service filter (``Service``).
+
 It is a simulation written from the NetSecurity documentation, not Windows: the real module is
 exercised only by tests/integration/targets/windows_firewall.
 """
@@ -46,6 +65,12 @@ from typing import Any
 
 _DIRECTION = {"Inbound": 1, "Outbound": 2}
 _ACTION = {"Allow": 2, "Block": 4}
+_PROFILE_ACTION = {"NotConfigured": 0, "Allow": 2, "Block": 4}  # Action, as Get-NetFirewallProfile reports the defaults
+_GPO_BOOLEAN = {"False": 0, "True": 1, "NotConfigured": 2}
+_SERVICE_STATUS = {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4, "ContinuePending": 5, "PausePending": 6, "Paused": 7}
+_START_TYPE = {"Boot": 0, "System": 1, "Automatic": 2, "Manual": 3, "Disabled": 4}
+_ORIGIN = {"Local": 1, "GroupPolicy": 2}  # PolicyStoreSourceType
+_GPO_SETTINGS = ("Enabled", "DefaultInboundAction", "DefaultOutboundAction", "AllowInboundRules", "AllowLocalFirewallRules")
 _PROFILE_BITS = {"Domain": 1, "Private": 2, "Public": 4}
 _PROFILE_NOT_APPLICABLE = 65535  # NetSecurity Profile enum: NotApplicable = 65535
 
@@ -171,6 +196,12 @@ class FakeWindowsFirewall:
         # connection fails until a restore has run.
         self.refuse_after_apply = False
         self.refusing = False
+        # The effective policy (see the module's docstring): the firewall service, Group Policy's profile
+        # settings (RSOP) and rules.
+        self.service: dict[str, Any] | None = {"Status": "Running", "StartType": "Automatic"}
+        self.gpo_profiles: dict[str, dict[str, Any]] = {name: {k: "NotConfigured" for k in _GPO_SETTINGS}
+                                                        for name in ("Domain", "Private", "Public")}
+        self.gpo_rules: list[dict[str, Any]] = []
 
     # ---- persistence between ansible-playbook runs
     @classmethod
@@ -179,7 +210,8 @@ class FakeWindowsFirewall:
             return cls()
         data = json.loads(path.read_text())
         fake = cls(data["rules"], data["profiles"], data.get("numeric_enums", True), data.get("legacy_name_lookup", False))
-        for key in ("connections", "network_profiles", "pending", "refuse_after_apply", "refusing"):
+        for key in ("connections", "network_profiles", "pending", "refuse_after_apply", "refusing", "service", "gpo_profiles",
+                    "gpo_rules"):
             if key in data:
                 setattr(fake, key, data[key])
         return fake
@@ -189,7 +221,8 @@ class FakeWindowsFirewall:
                                     "numeric_enums": self.numeric_enums, "legacy_name_lookup": self.legacy_name_lookup,
                                     "connections": self.connections, "network_profiles": self.network_profiles,
                                     "pending": self.pending, "refuse_after_apply": self.refuse_after_apply,
-                                    "refusing": self.refusing},
+                                    "refusing": self.refusing, "service": self.service, "gpo_profiles": self.gpo_profiles,
+                                    "gpo_rules": self.gpo_rules},
                                    indent=1, sort_keys=True))
 
     def expire(self, now: float | None = None) -> list[str]:
@@ -264,6 +297,62 @@ class FakeWindowsFirewall:
                 out[key] = value
         return out
 
+    # ---- the effective policy
+    def _enum_out(self, table: dict[str, int], value: Any) -> Any:
+        """A setting as the module reports it: its name ([string]), or in numeric mode the enum's number."""
+        name = ("True" if value else "False") if isinstance(value, bool) else str(value)
+        return table.get(name, name) if self.numeric_enums else name
+
+    def _profile_report(self, name: str, settings: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"Name": name}
+        for key in _GPO_SETTINGS:
+            table = _PROFILE_ACTION if key.startswith("Default") else _GPO_BOOLEAN
+            out[key] = self._enum_out(table, settings.get(key, "NotConfigured"))
+        return out
+
+    def active_profiles(self) -> dict[str, dict[str, Any]]:
+        """The ActiveStore's profiles: Group Policy's value where it sets one, else the local store's."""
+        out = {}
+        for name, local in sorted(self.profiles.items()):
+            gpo = self.gpo_profiles.get(name, {})
+            merged = {key: local.get(key, "NotConfigured") for key in _GPO_SETTINGS}
+            merged.update({k: v for k, v in gpo.items() if str(v) != "NotConfigured"})
+            out[name] = merged
+        return out
+
+    def active_rules(self) -> list[tuple[dict[str, Any], str, str]]:
+        """The active store's rules: ``(stored rule, PolicyStoreSourceType, PolicyStoreSource)``; a GPO rule
+        replaces a local rule of the same name."""
+        gpo_names = {r["Name"] for r in self.gpo_rules}
+        out = [(r, "Local", "PersistentStore") for n, r in sorted(self.rules.items()) if n not in gpo_names]
+        out += [(r, "GroupPolicy", str(r.get("PolicyStoreSource") or "Firewall baseline")) for r in self.gpo_rules]
+        return sorted(out, key=lambda item: item[0]["Name"])
+
+    def _active_report(self, stored: dict[str, Any], origin: str, source: str) -> dict[str, Any]:
+        out = self.report({k: v for k, v in stored.items() if k != "PolicyStoreSource"}, settings=False)
+        out["PolicyStoreSource"] = source
+        out["PolicyStoreSourceType"] = _ORIGIN[origin] if self.numeric_enums else origin
+        out["Service"] = stored.get("Service") or "Any"
+        return out
+
+    def policy_report(self, group: str, foreign: bool) -> dict[str, Any]:
+        """The effective-policy part of the query (and foreign_rules, read in the same listing)."""
+        out: dict[str, Any] = {"firewall_service": None if self.service is None else {
+            "Name": "mpssvc", "Status": self._enum_out(_SERVICE_STATUS, self.service["Status"]),
+            "StartType": self._enum_out(_START_TYPE, self.service["StartType"])}}
+        out["gpo_profiles"] = [self._profile_report(n, p) for n, p in sorted(self.gpo_profiles.items())]
+        unread: dict[str, str] = {}
+        if self.service is not None and self.service["Status"] == "Running":
+            out["active_profiles"] = [self._profile_report(n, p) for n, p in self.active_profiles().items()]
+            active = [(r, o, s) for r, o, s in self.active_rules() if r["Enabled"]]
+            out["block_rules"] = [self._active_report(r, o, s) for r, o, s in active if r["Action"] == "Block"]
+            if foreign:
+                out["foreign_rules"] = [self._active_report(r, o, s) for r, o, s in active if r["Action"] == "Allow" and r["Group"] != group]
+        else:
+            unread["active_store"] = "the Windows Defender Firewall service (mpssvc) is not running, so the active store was not read"
+        out["policy_unread"] = unread
+        return out
+
     # ---- -Name lookups
     def _own_rule(self, name: str, group: str) -> tuple[list[str], str | None]:
         """The module's Get-OwnRule: ``([names to act on], error)``."""
@@ -317,9 +406,7 @@ class FakeWindowsFirewall:
                 {"Name": n, "Enabled": "True" if p["Enabled"] else "False",
                  "DefaultInboundAction": p["DefaultInboundAction"], "DefaultOutboundAction": p["DefaultOutboundAction"]}
                 for n, p in sorted(self.profiles.items())]}
-            if args.get("foreign"):
-                result["foreign_rules"] = [self.report(r, settings=False) for n, r in sorted(self.rules.items())
-                                           if r["Group"] != group and r["Enabled"] and r["Action"] == "Allow"]
+            result.update(self.policy_report(group, bool(args.get("foreign"))))
             if args.get("port") is not None:
                 result["connections"] = sorted(set(self.connections))
                 result["network_profiles"] = copy.deepcopy(self.network_profiles)

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.voiceops.firewall.plugins.plugin_utils import _apply, _windows_guard
+from ansible_collections.voiceops.firewall.plugins.plugin_utils import _apply, _windows_guard, _windows_policy
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._argspec import error_messages, module_argument_spec
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._estate import management_port
@@ -98,9 +98,18 @@ class ActionModule(ActionBase):
             warnings.append("rules of group %s that the plan no longer has were kept (purge is off): %s"
                             % (group, ", ".join(changes["stale"])))
 
+        # The effective policy (Group Policy, block rules, the firewall service), read by the same query:
+        # findings for the planned rules; an error (the service stopped) stops the task before any change.
+        findings = _windows_policy.check_policy(
+            _windows_policy.read_policy(query), desired, profiles=args["profiles"], want_profiles=want_profiles,
+            outbound_default=args["outbound_default"], group=group,
+            own_names=[r["name"] for r in desired] + list(changes["remove"]))
+        policy_refused = _windows_policy.refusals(findings)
+        warnings.extend(_windows_policy.warning_lines(findings))
+
         current_by_name = {r["name"]: r for r in current}
         changed = bool(changes["add"] or changes["update"] or changes["remove"] or profile_changes)
-        if changed and args["lockout_guard"]:
+        if changed and args["lockout_guard"] and not policy_refused:
             # Before the first change (and in check mode too): would the next connection still get in?
             after = {name: dict(have_profiles.get(name, {})) for name in PROFILES}
             after.update(want_profiles)
@@ -126,6 +135,7 @@ class ActionModule(ActionBase):
                 "profiles": [p["name"] for p in profile_changes],
             },
         )
+        result["policy_findings"] = findings
         if args["return_rules"]:
             result["rules"] = desired
         if changed:
@@ -144,8 +154,12 @@ class ActionModule(ActionBase):
                 warnings.append("%d rule(s) outside group %s open what the plan does not (see foreign_rules); they were not changed"
                                 % (len(result["foreign_rules"]), group))
 
-        # 2nd call, only when there is something to do and not in check mode.
-        if changed and not self._task.check_mode:
+        if policy_refused:
+            result.update(failed=True, changed=False, policy_refused=True,
+                          msg="voiceops.firewall.windows_firewall: nothing was changed: %s" % "; ".join(f["message"] for f in policy_refused))
+
+        # 2nd call, only when there is something to do, not in check mode, and the policy allows it.
+        if changed and not self._task.check_mode and not policy_refused:
             if args["confirm_timeout"]:
                 # Commit-confirm: the host keeps what it has now (our group's rules, the profiles we
                 # change) and a scheduled task restores it after the timeout unless confirmed.

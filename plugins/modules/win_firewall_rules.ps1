@@ -77,6 +77,7 @@ $spec = @{
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $group = $module.Params.group
+$foreign = $module.Params.foreign
 $module.Result.changed = $false
 
 Function ConvertTo-StringList {
@@ -88,7 +89,7 @@ Function ConvertTo-StringList {
 Function ConvertTo-RuleReport {
     # One rule with its filters, enums as names, lists as lists. With -Settings (the group's own rules)
     # also what the collection never sets, which the controller compares with Windows' defaults.
-    param($Rule, [hashtable]$Filters, [switch]$Settings)
+    param($Rule, [hashtable]$Filters, [switch]$Settings, [switch]$Source)
     $id = $Rule.InstanceID
     $port = $Filters.Port[$id]
     $address = $Filters.Address[$id]
@@ -108,6 +109,15 @@ Function ConvertTo-RuleReport {
         LocalAddress = if ($address) { ConvertTo-StringList $address.LocalAddress } else { @('Any') }
         RemoteAddress = if ($address) { ConvertTo-StringList $address.RemoteAddress } else { @('Any') }
         Program = if ($application) { [string]$application.Program } else { 'Any' }
+    }
+    if ($Source) {
+        # Rules of the active store: where each comes from (Get-NetFirewallRule -PolicyStoreSourceType: "None, Local,
+        # GroupPolicy, Dynamic, Generated, Hardcoded"; -PolicyStoreSource is the GPO's name with -TracePolicyStore),
+        # and the service filter (a block rule limited to one Windows service, as service hardening rules are).
+        $report.PolicyStoreSource = [string]$Rule.PolicyStoreSource
+        $report.PolicyStoreSourceType = [string]$Rule.PolicyStoreSourceType
+        $service = $Filters.Service[$id]
+        $report.Service = if ($service) { [string]$service.Service } else { 'Any' }
     }
     if ($Settings) {
         # A filter that is missing reports nothing (null): the controller takes Windows' default.
@@ -148,23 +158,50 @@ Function Get-FilterTable {
 
 Function Get-RuleReport {
     # Rules and their filters from one policy store, each filter type read once and joined by
-    # InstanceID. With -Settings also the interface type, interface, service and security filters.
-    param([string]$PolicyStore, [scriptblock]$Where, [switch]$Settings)
-    $rules = @(Get-NetFirewallRule -PolicyStore $PolicyStore -ErrorAction Stop | Where-Object $Where)
+    # InstanceID. With -Settings also the interface type, interface, service and security filters;
+    # with -Source (the active store) where each rule comes from and its service filter.
+    param([string]$PolicyStore, [scriptblock]$Where, [switch]$Settings, [switch]$Source)
+    $rules = if ($Source) {
+        # -TracePolicyStore: "the name of the source GPO is queried and set to the PolicyStoreSource" (Get-NetFirewallRule help)
+        @(Get-NetFirewallRule -PolicyStore $PolicyStore -TracePolicyStore -ErrorAction Stop | Where-Object $Where)
+    }
+    else {
+        @(Get-NetFirewallRule -PolicyStore $PolicyStore -ErrorAction Stop | Where-Object $Where)
+    }
     $filters = @{ Port = @{}; Address = @{}; Application = @{}; InterfaceType = @{}; Interface = @{}; Service = @{}; Security = @{} }
     if ($rules.Count -gt 0) {
         $filters.Port = Get-FilterTable { Get-NetFirewallPortFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
         $filters.Address = Get-FilterTable { Get-NetFirewallAddressFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
         $filters.Application = Get-FilterTable { Get-NetFirewallApplicationFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
+        if ($Settings -or $Source) {
+            $filters.Service = Get-FilterTable { Get-NetFirewallServiceFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
+        }
         if ($Settings) {
             $filters.InterfaceType = Get-FilterTable { Get-NetFirewallInterfaceTypeFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
             $filters.Interface = Get-FilterTable { Get-NetFirewallInterfaceFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
-            $filters.Service = Get-FilterTable { Get-NetFirewallServiceFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
             $filters.Security = Get-FilterTable { Get-NetFirewallSecurityFilter -All -PolicyStore $PolicyStore -ErrorAction Stop }
         }
     }
     , @($rules | Sort-Object -Property Name | ForEach-Object {
-            ConvertTo-RuleReport -Rule $_ -Filters $filters -Settings:$Settings
+            ConvertTo-RuleReport -Rule $_ -Filters $filters -Settings:$Settings -Source:$Source
+        })
+}
+
+Function Get-ProfilePolicy {
+    # The three profiles of one policy store (one listing). Get-/Set-NetFirewallProfile help: Enabled,
+    # AllowInboundRules and AllowLocalFirewallRules are GpoBoolean (False, True, NotConfigured), the default
+    # actions Action (NotConfigured, Allow, Block); NotConfigured "valid only when configuring a GPO".
+    # AllowLocalFirewallRules False: "The firewall rules defined by the local administrator are ignored".
+    param([string]$PolicyStore)
+    @(Get-NetFirewallProfile -PolicyStore $PolicyStore -ErrorAction Stop | Sort-Object -Property Name | ForEach-Object {
+            [ordered]@{
+                Name = [string]$_.Name
+                Enabled = [string]$_.Enabled
+                DefaultInboundAction = [string]$_.DefaultInboundAction
+                DefaultOutboundAction = [string]$_.DefaultOutboundAction
+                AllowInboundRules = [string]$_.AllowInboundRules
+                AllowLocalFirewallRules = [string]$_.AllowLocalFirewallRules
+            }
         })
 }
 
@@ -298,21 +335,69 @@ if ($module.Params.operation -eq 'query') {
                 [ordered]@{ name = [string]$_.Name; interface = [string]$_.InterfaceAlias; category = [string]$_.NetworkCategory }
             })
     }
-    $module.Result.rules = Get-RuleReport -PolicyStore PersistentStore -Where { $_.Group -eq $group } -Settings
-    $module.Result.profiles = @(Get-NetFirewallProfile -PolicyStore PersistentStore -ErrorAction Stop | Sort-Object -Property Name | ForEach-Object {
-            [ordered]@{
-                Name = [string]$_.Name
-                Enabled = [string]$_.Enabled
-                DefaultInboundAction = [string]$_.DefaultInboundAction
-                DefaultOutboundAction = [string]$_.DefaultOutboundAction
+    # The Windows Defender Firewall service first (Get-Service: Status, StartType), so that the controller
+    # learns why, should reading the stores fail with the service stopped.
+    $firewallService = Get-Service -Name mpssvc -ErrorAction SilentlyContinue
+    $running = $firewallService -and [string]$firewallService.Status -eq 'Running'
+    $module.Result.firewall_service = if ($firewallService) {
+        [ordered]@{ Name = [string]$firewallService.Name; Status = [string]$firewallService.Status; StartType = [string]$firewallService.StartType }
+    }
+    else { $null }
+    try {
+        $module.Result.rules = Get-RuleReport -PolicyStore PersistentStore -Where { $_.Group -eq $group } -Settings
+        $module.Result.profiles = @(Get-NetFirewallProfile -PolicyStore PersistentStore -ErrorAction Stop | Sort-Object -Property Name | ForEach-Object {
+                [ordered]@{
+                    Name = [string]$_.Name
+                    Enabled = [string]$_.Enabled
+                    DefaultInboundAction = [string]$_.DefaultInboundAction
+                    DefaultOutboundAction = [string]$_.DefaultOutboundAction
+                }
+            })
+    }
+    catch {
+        if (-not $running) {
+            $state = if ($firewallService) { "$($firewallService.Status), start type $($firewallService.StartType)" } else { 'not found' }
+            $module.FailJson("win_firewall_rules: the Windows Defender Firewall service (mpssvc) is $state, and reading the local store failed: $($_.Exception.Message)", $_)
+        }
+        throw
+    }
+    # The effective policy (docs/windows.md, "Effective policy"); the controller decides what it means. Each
+    # store is read once: the profiles of the RSOP store (what Group Policy sets) and of the ActiveStore (in
+    # force now), and one listing of the active store's rules (-PolicyStore help: "ActiveStore: ... the sum of
+    # all policy stores that apply to the computer"; "RSOP: ... the sum of all GPOs applied to the local
+    # computer") for its enabled block rules (Group Policy or local) and, with foreign, the enabled allow rules
+    # of other groups. What cannot be read is reported in policy_unread.
+    $unread = [ordered]@{}
+    try {
+        $module.Result.gpo_profiles = @(Get-ProfilePolicy -PolicyStore RSOP)
+    }
+    catch {
+        $unread.gpo_profiles = "Get-NetFirewallProfile -PolicyStore RSOP: $($_.Exception.Message)"
+    }
+    if ($running) {
+        try {
+            $module.Result.active_profiles = @(Get-ProfilePolicy -PolicyStore ActiveStore)
+        }
+        catch {
+            $unread.active_profiles = "Get-NetFirewallProfile -PolicyStore ActiveStore: $($_.Exception.Message)"
+        }
+        try {
+            $active = Get-RuleReport -PolicyStore ActiveStore -Source -Where {
+                [string]$_.Enabled -eq 'True' -and ([string]$_.Action -eq 'Block' -or ($foreign -and [string]$_.Action -eq 'Allow' -and $_.Group -ne $group))
             }
-        })
-    if ($module.Params.foreign) {
-        # The effective set (local and Group Policy rules): enabled allow rules of other groups.
-        $module.Result.foreign_rules = Get-RuleReport -PolicyStore ActiveStore -Where {
-            $_.Group -ne $group -and [string]$_.Enabled -eq 'True' -and [string]$_.Action -eq 'Allow'
+            $module.Result.block_rules = @($active | Where-Object { $_.Action -eq 'Block' })
+            if ($foreign) {
+                $module.Result.foreign_rules = @($active | Where-Object { $_.Action -eq 'Allow' })
+            }
+        }
+        catch {
+            $unread.active_rules = "Get-NetFirewallRule -PolicyStore ActiveStore: $($_.Exception.Message)"
         }
     }
+    else {
+        $unread.active_store = 'the Windows Defender Firewall service (mpssvc) is not running, so the active store was not read'
+    }
+    $module.Result.policy_unread = $unread
     $module.ExitJson()
 }
 

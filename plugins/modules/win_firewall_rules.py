@@ -21,6 +21,15 @@ description:
     the firewall profiles' state; with O(foreign=true) also the enabled allow rules of other groups
     in the effective (active) policy store, without those settings. Filters are read once per filter
     type and joined by rule, not once per rule.
+  - The query also reads the effective policy, one listing per kind, for the controller to check
+    (C(docs/windows.md), "Effective policy"), the Windows Defender Firewall service
+    (C(Get-Service -Name mpssvc), RV(firewall_service)), the profiles as Group Policy sets them
+    (C(Get-NetFirewallProfile -PolicyStore RSOP), RV(gpo_profiles)) and as they are in force
+    (C(-PolicyStore ActiveStore), RV(active_profiles)), and the enabled block rules of the active store,
+    from Group Policy or local (one C(Get-NetFirewallRule -PolicyStore ActiveStore -TracePolicyStore)
+    listing, shared with O(foreign), with the port, address, application and service filters,
+    RV(block_rules)). With the service not running, the active store is not read. What cannot be read
+    is in RV(policy_unread).
   - O(operation=apply) makes the given changes in one run, in this order, so that the management
     rule is in place before anything is removed or a default action tightens, O(add)
     (C(New-NetFirewallRule)), O(update) (C(Set-NetFirewallRule)), O(remove)
@@ -320,10 +329,73 @@ profiles:
 foreign_rules:
   description:
     - With O(foreign=true), enabled allow rules of other groups in the active store, in the shape of RV(rules)
-      without the settings (from C(EdgeTraversalPolicy) on).
-  returned: operation is query and foreign is true
+      without the settings (from C(EdgeTraversalPolicy) on), with C(PolicyStoreSource), C(PolicyStoreSourceType)
+      and C(Service) as in RV(block_rules).
+  returned: operation is query, foreign is true and the firewall service is running
   type: list
   elements: dict
+firewall_service:
+  description:
+    - The Windows Defender Firewall service, C(Get-Service -Name mpssvc), with C(Name), C(Status)
+      (ServiceControllerStatus, e.g. C(Running), C(Stopped)) and C(StartType) (ServiceStartMode, e.g. C(Automatic),
+      C(Manual), C(Disabled)); null when there is no such service.
+  returned: operation is query
+  type: dict
+  sample: {Name: mpssvc, Status: Running, StartType: Automatic}
+gpo_profiles:
+  description:
+    - The three profiles as Group Policy sets them (C(Get-NetFirewallProfile -PolicyStore RSOP), "the sum of all
+      GPOs applied to the local computer"), each with C(Name), C(Enabled), C(DefaultInboundAction),
+      C(DefaultOutboundAction), C(AllowInboundRules) and C(AllowLocalFirewallRules). C(Enabled) and the C(Allow*)
+      settings are GpoBoolean (C(True), C(False), C(NotConfigured)), the default actions Action (C(NotConfigured),
+      C(Allow), C(Block)); C(NotConfigured) is a setting Group Policy leaves to the local store.
+      C(AllowLocalFirewallRules=False) means Windows ignores the local rules (local policy merge off).
+  returned: operation is query and the RSOP store could be read
+  type: list
+  elements: dict
+  sample:
+    - {Name: Domain, Enabled: NotConfigured, DefaultInboundAction: NotConfigured, DefaultOutboundAction: NotConfigured,
+       AllowInboundRules: NotConfigured, AllowLocalFirewallRules: "False"}
+active_profiles:
+  description:
+    - The three profiles as they are in force (C(Get-NetFirewallProfile -PolicyStore ActiveStore)), in the shape of
+      RV(gpo_profiles).
+  returned: operation is query and the firewall service is running
+  type: list
+  elements: dict
+block_rules:
+  description:
+    - The enabled block rules of the active store (Group Policy and local rules), in the shape of RV(foreign_rules),
+      with C(PolicyStoreSourceType) (C(Local), C(GroupPolicy), C(Dynamic), C(Generated), C(Hardcoded)),
+      C(PolicyStoreSource) (the GPO's name with C(-TracePolicyStore), or the store) and C(Service) (the service filter,
+      C(Any) or the Windows service the rule is limited to).
+  returned: operation is query and the firewall service is running
+  type: list
+  elements: dict
+  sample:
+    - Name: Block-SIP
+      DisplayName: Block SIP
+      Group: ""
+      Enabled: "True"
+      Direction: Inbound
+      Action: Block
+      Profile: Any
+      Protocol: TCP
+      LocalPort: ["5060"]
+      RemotePort: [Any]
+      LocalAddress: [Any]
+      RemoteAddress: [Any]
+      Program: Any
+      PolicyStoreSource: Corp firewall baseline
+      PolicyStoreSourceType: GroupPolicy
+      Service: Any
+policy_unread:
+  description:
+    - What of the effective policy could not be read, by part (C(gpo_profiles), C(active_profiles), C(active_rules),
+      C(active_store)), with the reason; empty when everything was read.
+  returned: operation is query
+  type: dict
+  sample: {active_store: "the Windows Defender Firewall service (mpssvc) is not running, so the active store was not read"}
 done:
   description: With O(operation=apply), the changes made, in order (C(add NAME), C(update NAME), C(remove NAME), C(profile NAME)).
   returned: operation is apply

@@ -240,6 +240,44 @@ rollback_at:
   description: With O(confirm_timeout), when the host restores the previous rules unless confirmed (seconds since the epoch, the host's clock).
   returned: changed, not check mode, and O(confirm_timeout) above 0
   type: int
+policy_findings:
+  description:
+    - What the host's effective policy means for the planned rules, read by the same query (Group Policy's profile
+      settings in the RSOP store, the ActiveStore's profiles and enabled block rules, the Windows Defender Firewall
+      service); C(docs/windows.md), "Effective policy". Each finding has an C(id), a C(severity) (C(error),
+      C(warning)), the C(subject) it is about (a profile, a rule, C(mpssvc)) and a C(message) naming it; a
+      C(block-overlap) finding also has C(rule) (the blocking rule), C(source), C(profiles), C(flows) (the planned
+      flows that cannot take effect) and C(blocks) (the planned rules it meets, each with C(rule), C(flows),
+      C(profiles), C(whole) and C(certain)).
+    - C(service-stopped), C(service-disabled), C(service-missing) are errors; the task fails before any change
+      (RV(policy_refused)). C(service-manual), C(local-rules-ignored), C(inbound-rules-ignored), C(firewall-off),
+      C(gpo-default-inbound), C(gpo-default-outbound), C(block-overlap) and C(policy-unread) are warnings, also
+      returned as Ansible warnings, and the apply still runs (with Group Policy ignoring local rules, the rules are kept
+      for when it stops doing so, and the finding says they are not in effect).
+  returned: success, and failure after the host was read
+  type: list
+  elements: dict
+  sample:
+    - id: local-rules-ignored
+      severity: warning
+      subject: Domain
+      profiles: [Domain]
+      message: "Group Policy sets AllowLocalFirewallRules False for the Domain profile (local policy merge off): ..."
+    - id: block-overlap
+      severity: warning
+      subject: Block-SIP
+      rule: Block-SIP
+      source: Group Policy (GPO Corp firewall baseline)
+      profiles: [Domain, Private, Public]
+      flows: ["pbx.sip:pbx>speech01"]
+      blocks: [{rule: voiceops.firewall-in-tcp-5060, flows: ["pbx.sip:pbx>speech01"], profiles: [Domain, Private, Public],
+                whole: true, certain: true}]
+      message: "block rule Block-SIP (Block SIP, from Group Policy (GPO Corp firewall baseline)) blocks traffic that ..."
+policy_refused:
+  description: The task failed because of a policy finding of severity C(error) (RV(policy_findings)); nothing was changed.
+  returned: refused by the effective policy
+  type: bool
+  sample: true
 lockout:
   description: Why the apply was refused by the lockout guard (O(lockout_guard)); nothing was changed.
   returned: refused

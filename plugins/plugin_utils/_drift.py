@@ -6,9 +6,14 @@
 :func:`drift_text` turns one item of ``nft_audit``'s ``drift`` (``module_utils/_nft_audit.py``)
 into a line, writing the set element or rule it carries (nft JSON) the way nft writes it. The
 audit records of every target (the edge role's and the Windows role's ``*_audit`` facts: host,
-target, missing, extra, modified) become JUnit XML (:func:`junit`) and the playbook's drifted
-check (:func:`drifted`). Filters ``drift_text``, ``audit_junit`` and ``audit_drifted``
+target, missing, extra, modified; the Windows role's also ``policy``, the effective-policy findings
+of ``_windows_policy.py``) become JUnit XML (:func:`junit`) and the playbook's drifted check
+(:func:`drifted`). Filters ``drift_text``, ``audit_junit`` and ``audit_drifted``
 (``plugins/filter/audit.py``).
+
+A policy finding is not drift: the host's rules can match the plan while Group Policy keeps them
+from taking effect. Each is its own JUnit test case; only an error (the firewall service stopped or
+disabled: nothing is enforced at all) fails the audit, a warning passes with its message.
 """
 
 from __future__ import annotations
@@ -56,25 +61,55 @@ def drift_text(item: Mapping[str, Any]) -> str:
     return "%s %s%s" % (kind, name, detail)
 
 
+def _policy(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The record's effective-policy findings (Windows records; none for other targets)."""
+    return [f for f in record.get("policy") or [] if isinstance(f, Mapping)]
+
+
+def policy_failed(record: Mapping[str, Any]) -> bool:
+    """Whether a policy finding of the record fails the audit (severity error)."""
+    return any(f.get("severity") == "error" for f in _policy(record))
+
+
 def drifted(records: list[Mapping[str, Any]]) -> bool:
-    return any(r["missing"] or r["extra"] or r["modified"] for r in records)
+    """Drift on any record, or a policy error (nothing enforced on the host)."""
+    return any(r["missing"] or r["extra"] or r["modified"] or policy_failed(r) for r in records)
 
 
 def junit(records: list[Mapping[str, Any]]) -> str:
-    """A test suite per target host; a failing test case per missing, extra or modified item."""
-    total = sum(max(1, len(r["missing"]) + len(r["extra"]) + len(r["modified"])) for r in records)
-    failures = sum(len(r["missing"]) + len(r["extra"]) + len(r["modified"]) for r in records)
+    """A test suite per target host; a failing test case per missing, extra or modified item, and a test case per
+    policy finding (failing for an error, passing with the message for a warning)."""
+    def drift_items(record: Mapping[str, Any]) -> int:
+        return len(record["missing"]) + len(record["extra"]) + len(record["modified"])
+
+    def policy_errors(record: Mapping[str, Any]) -> int:
+        return sum(1 for f in _policy(record) if f.get("severity") == "error")
+
+    total = sum(max(1, drift_items(r)) + len(_policy(r)) for r in records)
+    failures = sum(drift_items(r) + policy_errors(r) for r in records)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<testsuites name="voiceops.firewall drift audit" tests="%d" failures="%d">' % (total, failures)]
     for record in sorted(records, key=lambda r: r["host"]):
         items = [(status, text) for status in ("missing", "extra", "modified") for text in record[status]]
+        policy = _policy(record)
         lines.append('  <testsuite name=%s tests="%d" failures="%d">' % (
-            quoteattr("%s (%s)" % (record["host"], record["target"])), max(1, len(items)), len(items)))
+            quoteattr("%s (%s)" % (record["host"], record["target"])), max(1, len(items)) + len(policy),
+            len(items) + policy_errors(record)))
         if not items:
             lines.append('    <testcase classname=%s name="in sync with the plan"/>' % quoteattr("voiceops.audit." + record["host"]))
         for status, text in items:
             lines.append("    <testcase classname=%s name=%s>" % (quoteattr("voiceops.audit." + record["host"]), quoteattr("%s: %s" % (status, text))))
             lines.append("      <failure type=%s message=%s>%s</failure>" % (quoteattr(status), quoteattr("%s on %s" % (status, record["host"])), escape(text)))
+            lines.append("    </testcase>")
+        for finding in policy:
+            severity, message = str(finding.get("severity", "")), str(finding.get("message", ""))
+            name = "policy %s: %s (%s)" % (severity, finding.get("id", "?"), finding.get("subject", ""))
+            lines.append("    <testcase classname=%s name=%s>" % (quoteattr("voiceops.audit.%s.policy" % record["host"]), quoteattr(name)))
+            if severity == "error":
+                failure = quoteattr("policy error on %s" % record["host"])
+                lines.append('      <failure type="policy" message=%s>%s</failure>' % (failure, escape(message)))
+            else:
+                lines.append("      <system-out>%s</system-out>" % escape(message))
             lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")

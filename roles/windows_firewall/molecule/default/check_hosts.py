@@ -168,7 +168,7 @@ def check_foreign(host: str, group: str, state: Dict[str, Any], prepared: Dict[s
 
 
 def check_calls(hosts: List[str], log: Path, problems: List[str]) -> Dict[str, List[str]]:
-    """Each run's operations per host ({host: ['query+apply', 'query', ...]})."""
+    """Each run's operations per host ({host: ['query+apply+confirm', 'query', ...]})."""
     entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     runs: Dict[str, Dict[str, List[str]]] = OrderedDict()
     for entry in entries:
@@ -187,9 +187,10 @@ def check_calls(hosts: List[str], log: Path, problems: List[str]) -> Dict[str, L
         for host in hosts:
             ops = calls.get(host, [])
             seen[host].append("+".join(ops) or "-")
-            allowed = [["query", "apply"]] if number == 1 else [["query"]]
+            allowed = [["query", "apply", "confirm"]] if number == 1 else [["query"]]
             if ops not in allowed:
-                why = "the first run must read once and write once" if number == 1 else "a run after the first must only read, once"
+                why = ("the first run must read once, write once and confirm once over a fresh connection" if number == 1
+                       else "a run after the first must only read, once")
                 problems.append("run %d: %s: calls %s (%s)" % (number, host, ops, why))
     return seen
 
