@@ -97,7 +97,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
 _SETTING_OPTIONS = {"interface_type": "InterfaceType", "service": "Service", "icmp_type": "IcmpType",
                     "dynamic_target": "DynamicTarget", "edge_traversal_policy": "EdgeTraversalPolicy",
                     "loose_source_mapping": "LooseSourceMapping", "local_only_mapping": "LocalOnlyMapping"}
-_SETTING_CHOICES = {"interface_type": "Any", "service": "Any", "icmp_type": "Any", "dynamic_target": "Any",
+_SETTING_CHOICES = {"interface_type": "Any", "service": "Any", "dynamic_target": "Any",
                     "edge_traversal_policy": "Block"}
 _RULE_OPTIONS = {"name", "display_name", "description", "direction", "action", "enabled", "profiles", "protocol", "local_ports",
                  "remote_ports", "local_addresses", "remote_addresses", "program", "recreate"} | set(_SETTING_OPTIONS)
@@ -265,6 +265,7 @@ class FakeWindowsFirewall:
             "RemoteAddress": [_windows_address(a) for a in rule.get("remote_addresses", ["Any"])],
             "Program": rule.get("program", "Any"),
             **copy.deepcopy(SETTING_DEFAULTS),
+            **({"IcmpType": list(rule["icmp_type"])} if rule.get("icmp_type") is not None else {}),
         }
 
     def report(self, stored: dict[str, Any], settings: bool = True) -> dict[str, Any]:

@@ -23,12 +23,14 @@ $ruleOptions = @{
     local_addresses = @{ type = 'list'; elements = 'str'; default = @('Any') }
     remote_addresses = @{ type = 'list'; elements = 'str'; default = @('Any') }
     program = @{ type = 'str'; default = 'Any' }
-    # Settings the collection never sets. The controller sends one only in an update, to set it back
-    # to Windows' default after someone changed it on the host; each choice is that default, so they
-    # can only make a rule plainer. Left out (null), the rule's value is not touched.
+    # Settings the collection never sets (but icmp_type). The controller sends one only in an update,
+    # to set it back to Windows' default after someone changed it on the host; each choice is that
+    # default, so they can only make a rule plainer. Left out (null), the rule's value is not touched.
+    # icmp_type: the ICMP types of an ICMP rule narrowed by the catalog (echo request: 8, ICMPv6 128),
+    # in New-NetFirewallRule's "type" or "type:code" form, or Any.
     interface_type = @{ type = 'str'; choices = @('Any') }
     service = @{ type = 'str'; choices = @('Any') }
-    icmp_type = @{ type = 'list'; elements = 'str'; choices = @('Any') }
+    icmp_type = @{ type = 'list'; elements = 'str' }
     dynamic_target = @{ type = 'str'; choices = @('Any') }
     edge_traversal_policy = @{ type = 'str'; choices = @('Block') }
     loose_source_mapping = @{ type = 'bool' }
@@ -222,6 +224,9 @@ Function Get-RuleSplat {
         $splat.Name = $Rule.name
         $splat.DisplayName = $Rule.display_name
         $splat.Group = $group
+        if ($null -ne $Rule.icmp_type) {
+            $splat.IcmpType = [string[]]$Rule.icmp_type
+        }
     }
     else {
         $splat.NewDisplayName = $Rule.display_name
@@ -291,6 +296,9 @@ if (Test-Path -LiteralPath $pending) {
         }
         if ($rule.program -ne 'Any') {
             $splat.Program = $rule.program
+        }
+        if ($null -ne $rule.icmp_type) {
+            $splat.IcmpType = [string[]]$rule.icmp_type
         }
         $null = New-NetFirewallRule @splat -PolicyStore PersistentStore
     }

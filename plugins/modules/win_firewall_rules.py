@@ -146,10 +146,11 @@ options:
         choices: [Any]
       icmp_type:
         description:
-          - Only in O(update), to set C(IcmpType) back to its default; left out, it is not changed.
+          - C(IcmpType) of an ICMP rule (C(8) for an ICMPv4 echo request, C(128) for ICMPv6; C(type:code) also
+            works), in O(add) for a rule the catalog narrows to some ICMP types, and in O(update) to set it back to
+            what the rule should have (C(Any) by default). Left out in an update, it is not changed.
         type: list
         elements: str
-        choices: [Any]
       dynamic_target:
         description:
           - Only in O(update), to set C(DynamicTarget) back to its default; left out, it is not changed.

@@ -246,6 +246,7 @@ class WindowsRule(TypedDict):
     local_addresses: list[str]  # ["Any"], or addresses and prefixes, then keywords (LocalSubnet)
     remote_addresses: list[str]
     program: str  # a full path, or Any
+    icmp_type: NotRequired[list[str]]  # an ICMP rule narrowed to some types ("8": echo request); absent: any
 
 
 class WindowsProfile(TypedDict):

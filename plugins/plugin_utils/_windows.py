@@ -192,6 +192,7 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
         program_path = _program_path(program, paths, flow["id"], problems) if program else None
         ports = tuple(flow.get("ports") or ())
         if flow["protocol"] == "icmp":
+            ports = tuple(flow.get("icmp_types") or ())  # an ICMP rule's "ports" are its message types (none: any)
             by_version: dict[str, list[str]] = defaultdict(list)
             for net in nets:
                 by_version[windows_protocol("icmp", 6 if ":" in net else 4)].append(net)
@@ -214,7 +215,7 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
         shown_ports = " " + ",".join(port_list) if port_list else ""
         remote_ports = port_list if direction == "Outbound" and protocol in _PORT_PROTOCOLS else [ANY]
         local_ports = port_list if direction == "Inbound" and protocol in _PORT_PROTOCOLS else [ANY]
-        rules.append({
+        rule: Rule = {
             "name": name,
             "display_name": "%s: %s %s%s%s (%s)" % (
                 group, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol),
@@ -230,7 +231,10 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
             "local_addresses": [ANY],
             "remote_addresses": list(_collapse_addresses(tuple(sorted(set(entry["nets"]))))),
             "program": entry["path"] or ANY,
-        })
+        }
+        if protocol in ICMP_TYPE_NUMBERS and port_list:
+            rule["icmp_type"] = sorted((ICMP_TYPE_NUMBERS[protocol][t] for t in port_list), key=int)
+        rules.append(rule)
     rules.sort(key=lambda r: r["name"])
     essentials = list(outbound_essentials)
     unknown = [e for e in essentials if e not in OUTBOUND_ESSENTIALS]
@@ -251,7 +255,14 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
     return rules, sorted(set(warnings))
 
 
-FLOWS_MARK = "Flows: "  # a rule's description lists the flow ids it carries after this
+FLOWS_MARK = "Flows: "
+
+# The catalog's ICMP message types (``_schema.ICMP_TYPES``) as New-NetFirewallRule -IcmpType takes
+# them, per protocol: ICMPv4 (RFC 792) and ICMPv6 (RFC 4443) number them differently.
+ICMP_TYPE_NUMBERS = {
+    "ICMPv4": {"echo-request": "8", "destination-unreachable": "3", "time-exceeded": "11"},
+    "ICMPv6": {"echo-request": "128", "destination-unreachable": "1", "time-exceeded": "3"},
+}  # a rule's description lists the flow ids it carries after this
 
 
 def windows_protocol(protocol: str, version: int) -> str:

@@ -487,7 +487,7 @@ def ansible_diff(changes: RuleChanges, current: Mapping[str, Rule], profile_chan
                     "before": "", "after": _yaml_block(rule)})
     for upd in changes["update"]:
         name = upd["rule"]["name"]
-        after = {**upd["rule"], **{k: SETTING_DEFAULTS[k] for k in upd["fields"] if k in SETTING_DEFAULTS}}
+        after = {**upd["rule"], **{k: upd["rule"].get(k, SETTING_DEFAULTS[k]) for k in upd["fields"] if k in SETTING_DEFAULTS}}
         out.append({"before_header": "rule %s (before)" % name,
                     "after_header": "rule %s (after; changed: %s)" % (name, ", ".join(upd["fields"])),
                     "before": _yaml_block(upd["before"]), "after": _yaml_block(after)})
@@ -510,8 +510,12 @@ SETTING_OPTIONS = {"interface_type": "InterfaceType", "service": "Service", "icm
 
 
 def module_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """A rule as the ``win_firewall_rules`` module takes it (its ``add``/``update`` suboptions)."""
-    return {k: (list(rule[k]) if isinstance(rule[k], list) else rule[k]) for k in RULE_FIELDS}
+    """A rule as the ``win_firewall_rules`` module takes it (its ``add``/``update`` suboptions): its
+    fields, and the one setting a rendered rule may carry (``icmp_type``, an ICMP rule narrowed to some types)."""
+    out = {k: (list(rule[k]) if isinstance(rule[k], list) else rule[k]) for k in RULE_FIELDS}
+    if rule.get("icmp_type") not in (None, SETTING_DEFAULTS["icmp_type"]):
+        out["icmp_type"] = list(rule["icmp_type"])
+    return out
 
 
 def module_update(update: RuleUpdate) -> dict[str, Any]:
@@ -522,8 +526,8 @@ def module_update(update: RuleUpdate) -> dict[str, Any]:
     if any(k in RECREATE_SETTINGS for k in drifted):
         out["recreate"] = True
     else:
-        for key in drifted:
-            value = SETTING_DEFAULTS[key]
+        for key in drifted:  # back to what the rule should have: its own value, or Windows' default
+            value = update["rule"].get(key, SETTING_DEFAULTS[key])
             out[key] = list(value) if isinstance(value, list) else value
     return out
 
@@ -582,6 +586,8 @@ def powershell_preview(args: Mapping[str, Any]) -> str:
         out += ["-LocalAddress " + _ps_list(rule["local_addresses"]), "-RemoteAddress " + _ps_list(rule["remote_addresses"])]
         if rule["program"] != ANY or verb == "Set":
             out.append("-Program " + _ps_quote(rule["program"]))
+        if verb == "New" and rule.get("icmp_type") is not None:
+            out.append("-IcmpType " + _ps_list(rule["icmp_type"]))
         return " ".join(out)
 
     for rule in args["add"]:

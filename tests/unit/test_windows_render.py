@@ -141,12 +141,16 @@ def test_merged_rule_takes_the_union_of_sources_and_lists_every_flow():
     assert flows == sorted(flows)
 
 
-def test_icmp_is_split_by_address_family():
+def test_icmp_is_split_by_address_family_and_narrowed_to_echo_requests():
     rules = render("dc01")[0]
     by_name = {r["name"]: r for r in rules}
-    assert by_name["voiceops.firewall-in-icmpv4"]["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10"]
-    assert by_name["voiceops.firewall-in-icmpv6"]["remote_addresses"] == ["fd00:50::11"]
-    assert by_name["voiceops.firewall-in-icmpv4"]["local_ports"] == ["Any"]
+    v4, v6 = by_name["voiceops.firewall-in-icmpv4-echo-request"], by_name["voiceops.firewall-in-icmpv6-echo-request"]
+    assert v4["remote_addresses"] == ["10.40.0.11", "10.40.0.12", "10.50.0.11", "10.70.0.10"]
+    assert v6["remote_addresses"] == ["fd00:50::11"]
+    assert v4["local_ports"] == ["Any"]
+    # "ICMP Ping messages": echo request, which ICMPv4 and ICMPv6 number differently
+    assert (v4["icmp_type"], v6["icmp_type"]) == (["8"], ["128"])
+    assert "echo-request" in v4["display_name"]
 
 
 def test_outbound_rules_only_when_outbound_default_is_block():

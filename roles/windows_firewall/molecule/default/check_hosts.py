@@ -108,6 +108,7 @@ FIELDS = OrderedDict([
     ("local_addresses", ("LocalAddress", lambda v: frozenset(_address(str(a)) for a in _as_list(v)))),
     ("remote_addresses", ("RemoteAddress", lambda v: frozenset(_address(str(a)) for a in _as_list(v)))),
     ("program", ("Program", lambda v: ANY if v in (None, "", ANY) else str(v))),
+    ("icmp_type", ("IcmpType", lambda v: frozenset(str(t) for t in _as_list(v or [ANY])))),  # ICMP rules narrowed to some types
 ])
 
 
