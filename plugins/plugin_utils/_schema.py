@@ -335,8 +335,11 @@ def _as_mapping(names: Any) -> Any:
 components = _component_settings()
 WINDOWS_PROFILES = ("Domain", "Private", "Public")
 # windows_firewall_program_paths: program file name -> its full path on the host (one line of text).
-program_paths_spec = mapping_of(program_name, text(max_len=260, required=True),
-                                "a mapping of program file name to its full path")
+# A program's full path, or several (W3WP.exe of 64-bit and of 32-bit application pools: System32 and SysWOW64).
+program_paths_spec = mapping_of(program_name, either([
+    (str, text(max_len=260, required=True)),
+    (list, list_of(text(max_len=260, required=True), "a list of full paths")),
+], "a full path or a list of them"), "a mapping of program file name to its full path (or a list of paths)")
 
 ZONE = record({"networks": networks, "external": boolean, "description": text()},
               "a zone is a mapping with 'networks' (and 'external', 'description')")

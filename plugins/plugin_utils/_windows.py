@@ -94,10 +94,11 @@ def rule_name(direction: str, protocol: str, ports: list[str], program: str | No
     return "%s-%s" % (group.lower().replace(" ", "-"), tail)
 
 
-def _program_path(program: str, program_paths: Mapping[str, str], flow_id: str, problems: Problems) -> str | None:
+def _program_path(program: str, program_paths: Mapping[str, Any], flow_id: str, problems: Problems) -> list[str] | None:
+    """The program's full paths (several where configured: W3WP.exe in System32 and in SysWOW64)."""
     for key, path in program_paths.items():
         if key.casefold() == program.casefold():
-            return path
+            return sorted(set(path)) if isinstance(path, list) else [path]
     why = ("the full path of %s is not known (flow %s needs a program rule for it); add it, e.g. "
            "windows_firewall_program_paths: {%s: 'C:\\...\\%s'}" % (program, flow_id, program, program))
     if not any(("the full path of %s is" % program) in item for item in problems.items):
@@ -137,7 +138,7 @@ def _allows_port(ports: Iterable[str], port: int) -> bool:
     return False
 
 
-def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | None = None,
+def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | None = None,
                 profiles: Iterable[str] = PROFILES, outbound_default: str = "allow", fqdn_remote: str = "any",
                 group: str = GROUP, outbound_essentials: Iterable[str] = ()) -> tuple[list[Rule], list[str]]:
     """The rules ``host`` should have, sorted by name, and warnings.
@@ -169,7 +170,7 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
     problems.raise_if_any()
 
     warnings: list[str] = []
-    groups: dict[tuple[str, str, tuple[str, ...], str | None], dict[str, Any]] = {}
+    groups: dict[tuple[str, str, tuple[str, ...], str | None, str | None], dict[str, Any]] = {}
     for flow in plan.get("flows", []):
         if flow["dst"]["name"] == host:
             direction, remote = "Inbound", flow["src"]
@@ -189,7 +190,8 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
                             % (flow["id"], remote["name"], remote.get("fqdn")))
             nets = ["0.0.0.0/0", "::/0"]
         program = flow.get("program") or None
-        program_path = _program_path(program, paths, flow["id"], problems) if program else None
+        found = _program_path(program, paths, flow["id"], problems) if program else None
+        program_paths_found: list[str | None] = list(found) if found else [None]
         ports = tuple(flow.get("ports") or ())
         if flow["protocol"] == "icmp":
             ports = tuple(flow.get("icmp_types") or ())  # an ICMP rule's "ports" are its message types (none: any)
@@ -199,18 +201,22 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, str] | Non
             targets = sorted(by_version.items())
         else:
             targets = [(windows_protocol(flow["protocol"], 4), nets)]
+        several = len(program_paths_found) > 1  # one rule per path, told apart in the name
         for protocol, pnets in targets:
-            key = (direction, protocol, ports, program)
-            entry = groups.setdefault(key, {"nets": [], "flows": [], "services": set(), "path": program_path})
-            entry["nets"].extend(pnets)
-            entry["flows"].append(flow["id"])
-            entry["services"].add(flow.get("service") or flow["entry"])
+            for program_path in program_paths_found:
+                key = (direction, protocol, ports, program, program_path if several else None)
+                entry = groups.setdefault(key, {"nets": [], "flows": [], "services": set(), "path": program_path})
+                entry["nets"].extend(pnets)
+                entry["flows"].append(flow["id"])
+                entry["services"].add(flow.get("service") or flow["entry"])
     problems.raise_if_any()
 
     rules: list[Rule] = []
-    for (direction, protocol, ports, program), entry in groups.items():
+    for (direction, protocol, ports, program, one_of_paths), entry in groups.items():
         port_list = list(ports)
-        name = rule_name(direction, protocol, port_list, program, group)
+        # a program with several paths: each path's rule is named after the program and its folder's hash
+        tagged = "%s-%s" % (program, hashlib.sha256(one_of_paths.casefold().encode()).hexdigest()[:6]) if one_of_paths else program
+        name = rule_name(direction, protocol, port_list, tagged, group)
         services = ", ".join(sorted(entry["services"]))
         shown_ports = " " + ",".join(port_list) if port_list else ""
         remote_ports = port_list if direction == "Outbound" and protocol in _PORT_PROTOCOLS else [ANY]

@@ -242,3 +242,20 @@ def test_outbound_block_refuses_a_domain_member_without_its_essentials():
     with pytest.raises(VoiceopsError) as info:
         render(loner, outbound_default="block", outbound_essentials=["ntp"])
     assert "windows_firewall_outbound_essentials: ntp: not one of dns, kerberos, netlogon, time, crl" in info.value.message
+
+
+def test_a_program_with_several_paths_gets_a_rule_per_path():
+    """W3WP.exe of 64-bit and of 32-bit application pools (System32 and SysWOW64), where configured."""
+    w64, w32 = "%SystemRoot%\\System32\\inetsrv\\w3wp.exe", "%SystemRoot%\\SysWOW64\\inetsrv\\w3wp.exe"
+    paths = dict(role_program_paths(HOST_VARS["speech01"]), **{"W3WP.exe": [w64, w32]})
+    rules, _warnings = w.render_host(PLAN, "speech01", program_paths=paths)
+    single, _warnings = render("speech01")
+    w3wp = [r for r in rules if "w3wp.exe" in r["name"]]
+    assert sorted(r["program"] for r in w3wp) == sorted([w32, w64]) and len({r["name"] for r in w3wp}) == 2
+    (one,) = [r for r in single if "w3wp.exe" in r["name"]]
+    for rule in w3wp:  # the same flows, ports and sources as the single rule, for each path
+        assert {k: v for k, v in rule.items() if k not in ("name", "program")} == {k: v for k, v in one.items() if k not in ("name", "program")}
+    assert [r for r in rules if "w3wp" not in r["name"]] == [r for r in single if "w3wp" not in r["name"]]
+    with pytest.raises(VoiceopsError) as info:
+        w.render_host(PLAN, "speech01", program_paths=dict(paths, **{"W3WP.exe": [w64, "C:\\bad\npath"]}))
+    assert "windows_firewall_program_paths" in info.value.message
