@@ -87,18 +87,19 @@ if others or "voiceops.firewall" not in seen.get(sys.argv[2], {}):
     sys.exit(1)
 PY
 
-# --- 4. ansible-doc on every module, filter and role --------------------------------------------------
+# --- 4. ansible-doc on every module, filter, role and lookup --------------------------------------------------
 # What the artefact ships (expected) ...
 expected() {
     case "$1" in
         module) sed -n 's#^plugins/modules/\([^_/][^/]*\)\.py$#\1#p' "$work/files.txt" ;;
         filter) sed -n 's#^plugins/filter/\([^_/][^/]*\)\.yml$#\1#p' "$work/files.txt" ;;
         role) sed -n 's#^roles/\([^/]*\)/meta/argument_specs\.yml$#\1#p' "$work/files.txt" ;;
+        lookup) sed -n 's#^plugins/lookup/\([^_/][^/]*\)\.py$#\1#p' "$work/files.txt" ;;
     esac | sort -u
 }
 # ... equals what ansible-doc lists from the installed copy, none is UNDOCUMENTED, and each one
 # documents. (A filter documented only in its .py file would show up as listed, not shipped.)
-for kind in module filter role; do
+for kind in module filter role lookup; do
     expected "$kind" >"$work/expected.$kind"
     if ! ansible-doc -t "$kind" -l voiceops.firewall >"$work/listed.$kind.raw" 2>"$work/listed.$kind.err"; then
         cat "$work/listed.$kind.err" >&2
