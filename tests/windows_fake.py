@@ -404,7 +404,7 @@ class FakeWindowsFirewall:
         if args["operation"] == "query":
             rules = [self.report(r) for n, r in sorted(self.rules.items()) if r["Group"] == group]
             result: dict[str, Any] = {"changed": False, "rules": rules, "profiles": [
-                {"Name": n, "Enabled": "True" if p["Enabled"] else "False",
+                {"Name": n, "Enabled": "NotConfigured" if p["Enabled"] is None else "True" if p["Enabled"] else "False",
                  "DefaultInboundAction": p["DefaultInboundAction"], "DefaultOutboundAction": p["DefaultOutboundAction"]}
                 for n, p in sorted(self.profiles.items())]}
             result.update(self.policy_report(group, bool(args.get("foreign"))))

@@ -279,10 +279,14 @@ $ErrorActionPreference = 'Stop'
 $pending = Join-Path (Join-Path $env:ProgramData 'voiceops.firewall') "pending-$Token.json"
 if (Test-Path -LiteralPath $pending) {
     $saved = Get-Content -LiteralPath $pending -Raw | ConvertFrom-Json
-    # Only the collection's group: its rules as they were before the apply, nothing else.
-    foreach ($current in @(Get-NetFirewallRule -PolicyStore PersistentStore | Where-Object { $_.Group -eq $saved.group })) {
-        Remove-NetFirewallRule -InputObject $current
-    }
+    # Only the collection's group: its rules as they were before the apply, nothing else. Rule by
+    # rule (a saved rule replaces its namesake, then rules the saved set does not have go), and an
+    # error is logged beside the pending file and the rest goes on: a partial restore is better than
+    # none, and the management rule is never gone for longer than its own replacement.
+    $ErrorActionPreference = 'Continue'
+    $log = Join-Path (Join-Path $env:ProgramData 'voiceops.firewall') "restore-$Token.log"
+    $names = @($saved.rules | ForEach-Object { [string]$_.name })
+    $groupRules = @(Get-NetFirewallRule -PolicyStore PersistentStore | Where-Object { $_.Group -eq $saved.group })
     foreach ($rule in $saved.rules) {
         $splat = @{
             Name = $rule.name; DisplayName = $rule.display_name; Description = $rule.description; Group = $saved.group
@@ -300,10 +304,28 @@ if (Test-Path -LiteralPath $pending) {
         if ($null -ne $rule.icmp_type) {
             $splat.IcmpType = [string[]]$rule.icmp_type
         }
-        $null = New-NetFirewallRule @splat -PolicyStore PersistentStore
+        try {
+            foreach ($current in @($groupRules | Where-Object { $_.Name -eq $rule.name })) {
+                Remove-NetFirewallRule -InputObject $current -ErrorAction Stop
+            }
+            $null = New-NetFirewallRule @splat -PolicyStore PersistentStore -ErrorAction Stop
+        }
+        catch {
+            Add-Content -LiteralPath $log -Value "rule $($rule.name): $($_.Exception.Message)"
+        }
+    }
+    foreach ($current in @($groupRules | Where-Object { $names -notcontains $_.Name })) {
+        try {
+            Remove-NetFirewallRule -InputObject $current -ErrorAction Stop
+        }
+        catch {
+            Add-Content -LiteralPath $log -Value "remove $($current.Name): $($_.Exception.Message)"
+        }
     }
     foreach ($saved_profile in $saved.profiles) {
-        Set-NetFirewallProfile -Name $saved_profile.name -Enabled $(if ($saved_profile.enabled) { 'True' } else { 'False' }) `
+        # enabled: true, false, or null for NotConfigured (which must stay NotConfigured, not become False)
+        $enabled = if ($null -eq $saved_profile.enabled) { 'NotConfigured' } elseif ($saved_profile.enabled) { 'True' } else { 'False' }
+        Set-NetFirewallProfile -Name $saved_profile.name -Enabled $enabled `
             -DefaultInboundAction $saved_profile.default_inbound_action -DefaultOutboundAction $saved_profile.default_outbound_action `
             -PolicyStore PersistentStore
     }
@@ -436,8 +458,10 @@ if ($module.Params.confirm_timeout -gt 0) {
         -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$script`" -Token $token"
     $taskTrigger = New-ScheduledTaskTrigger -Once -At $at
     $taskPrincipal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+    # Run late rather than never (the host was off or busy at the time), and on battery too.
+    $taskSettings = New-ScheduledTaskSettingsSet -StartWhenAvailable -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
     $null = Register-ScheduledTask -TaskName "restore-$token" -TaskPath $taskPath -Action $taskAction -Trigger $taskTrigger `
-        -Principal $taskPrincipal -Force -ErrorAction Stop
+        -Principal $taskPrincipal -Settings $taskSettings -Force -ErrorAction Stop
     $module.Result.token = $token
     $module.Result.rollback_at = ([DateTimeOffset]$at).ToUnixTimeSeconds()
     $done.Add("schedule restore-$token")

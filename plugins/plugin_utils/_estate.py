@@ -26,6 +26,16 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ANY_NETWORKS = ("0.0.0.0/0", "::/0")
 WINDOWS_CONNECTIONS = ("winrm", "psrp")
+
+
+def connection_name(value: Any) -> Any:
+    """``ansible_connection`` without the collection prefix Ansible also accepts
+    (``ansible.builtin.winrm``, ``ansible.legacy.psrp`` -> ``winrm``, ``psrp``)."""
+    if isinstance(value, str) and value.startswith(("ansible.builtin.", "ansible.legacy.")):
+        return value.rsplit(".", 1)[1]
+    return value
+
+
 MANAGEMENT = "management"  # the endpoint made from voiceops_management_networks
 
 
@@ -222,7 +232,7 @@ def _host_platform(hv: dict[str, Any], base: str, configs: dict[str, ComponentCo
     that says otherwise is a contradiction, not a preference.
     """
     declared = hv.get("voiceops_platform")
-    connection = hv.get("ansible_connection")
+    connection = connection_name(hv.get("ansible_connection"))
     if connection in WINDOWS_CONNECTIONS:
         if declared not in (None, "windows"):
             problems.add(base + ".voiceops_platform", declared,
@@ -275,13 +285,14 @@ def management_port(hv: Mapping[str, Any], platform: str) -> tuple[str | None, A
     winrm uses 5986, psrp 5985 with ``ansible_psrp_protocol: http`` and 5986 otherwise, and the
     catalog's defaults say so (``None``: the catalog default)."""
     if platform == "windows":
-        names = ("ansible_psrp_port", "ansible_port") if hv.get("ansible_connection") == "psrp" else ("ansible_winrm_port", "ansible_port")
+        psrp = connection_name(hv.get("ansible_connection")) == "psrp"
+        names = ("ansible_psrp_port", "ansible_port") if psrp else ("ansible_winrm_port", "ansible_port")
     else:
         names = ("ansible_ssh_port", "ansible_port")
     for name in names:
         if hv.get(name) is not None:
             return name, hv[name]
-    if platform == "windows" and hv.get("ansible_connection") == "psrp" and hv.get("ansible_psrp_protocol") == "http":
+    if platform == "windows" and connection_name(hv.get("ansible_connection")) == "psrp" and hv.get("ansible_psrp_protocol") == "http":
         return "ansible_psrp_protocol", 5985
     return None, None
 

@@ -83,8 +83,10 @@ def check(rules: Iterable[Mapping[str, Any]], port: int, port_source: str, profi
                 and r.get("protocol") in ("TCP", ANY) and _port_in(r.get("local_ports") or [ANY], port)]
 
     def blocks(profile: str) -> bool:
+        # NotConfigured (a fresh host's local store) means Windows' defaults: the firewall on and
+        # inbound blocked; a profile the host did not report is taken to block as well.
         settings = profiles_after.get(profile, {})
-        return bool(settings.get("enabled", True)) and settings.get("default_inbound_action") == "Block"
+        return settings.get("enabled") is not False and settings.get("default_inbound_action") in ("Block", "NotConfigured", None)
 
     reported = [category_profile(item.get("category")) for item in network_profiles or []]
     active = sorted({p for p in reported if p}, key=PROFILES.index) or [p for p in PROFILES if p in profiles_after] or list(PROFILES)

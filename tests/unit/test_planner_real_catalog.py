@@ -114,3 +114,11 @@ def test_speechlive_cloud_is_named_by_the_catalog(catalog):
 def test_management_name_is_reserved(catalog):
     with pytest.raises(VoiceopsError, match="reserved"):
         run(catalog, {}, {"management": {"zone": "internet", "components": ["internet"]}})
+
+
+@pytest.mark.parametrize("connection", ["ansible.builtin.winrm", "ansible.legacy.psrp"])
+def test_a_fully_qualified_windows_connection_is_a_windows_host(catalog, connection):
+    flows = run(catalog, {"win": {"ansible_host": "10.30.0.10", "ansible_connection": connection, "ansible_psrp_protocol": "http",
+                                  "voiceops_components": ["speech_server"]}})
+    port = "5985" if connection.endswith("psrp") else "5986"
+    assert flows["management.winrm:management>win"]["ports"] == [port]

@@ -72,3 +72,13 @@ def test_without_reports_every_profile_the_rules_name_is_checked():
     assert guard(connections=None, networks=None) == ([], [])
     problems, _warnings = guard(port=5985, connections=None, networks=None)
     assert len(problems) == 3  # Domain, Private, Public all block inbound and none admits 5985
+
+
+def test_not_configured_profiles_are_windows_defaults_firewall_on_inbound_blocked():
+    """A fresh host's local store reports NotConfigured: the firewall is on and inbound blocked."""
+    fresh = {p: {"enabled": None, "default_inbound_action": "NotConfigured"} for p in w.PROFILES}
+    rules, _warnings = w.render_host(PLAN, HOST, program_paths=role_program_paths(example_vars()[1][HOST]), profiles=["Domain"])
+    problems, _warnings = guard(rules=rules, profiles=fresh, networks=[{"name": "Unidentified network", "category": "Public"}])
+    assert len(problems) == 1 and "in the Public profile" in problems[0]
+    problems, _warnings = guard(profiles=fresh, connections=["192.0.2.7"])
+    assert "192.0.2.7" in problems[0]
