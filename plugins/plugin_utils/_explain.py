@@ -139,8 +139,9 @@ def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> 
     for target in result["targets"].values():
         ids = target.get("flows")
         if ids:
-            target["citations"] = sorted({(by_id[i]["citation"]["doc"], by_id[i]["citation"]["section"]) for i in ids if i in by_id})
-            target["citations"] = [{"doc": doc, "section": section} for doc, section in target["citations"]]
+            cites = sorted({(c["doc"], c.get("title") or c["doc"], c["section"]) for c in (by_id[i]["citation"] for i in ids if i in by_id)})
+            # the document's title for a person, its file name to find it
+            target["citations"] = [{"doc": doc, "title": title, "section": section} for doc, title, section in cites]
     verdicts = [t.get("verdict", "unknown") for t in result["targets"].values()]
     result["enforcement"] = ("none" if not verdicts else "deny" if "deny" in verdicts
                              else "permit" if all(v == "permit" for v in verdicts) else "unknown")

@@ -128,7 +128,7 @@ def flow_table(plan: Any) -> str:
         rows = sorted(by_pair[(src_zone, dst_zone)], key=_row_key)
         for flow in rows:
             cite = flow["citation"]
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s § %s |" % (
                 md_cell("%s (%s)" % (_end_text(flow["src"]), flow["src"]["component"])),
                 md_cell("%s (%s)" % (_end_text(flow["dst"]), flow["dst"]["component"])),
                 flow["protocol"],
@@ -136,7 +136,7 @@ def flow_table(plan: Any) -> str:
                 md_cell(flow["service"]),
                 md_cell(flow["program"] or ""),
                 md_cell(flow["purpose"]),
-                md_cell(cite["doc"]),
+                md_cell(cite.get("title") or cite["doc"]),  # the document's title, as a person reads it
                 md_cell(cite["section"]),
             ))
         lines.append("")

@@ -95,6 +95,6 @@ def test_a_new_target_is_one_class_and_one_registry_line(with_a_third_target):
     assert "permit tcp 5080 rec.sip:speech01>rec01" in outcome.files["hostsfile/rec01.txt"]
     answer = explain(outcome.plan, "speech01", "rec01", "tcp", 5080)  # explain asks it as the destination's firewall
     assert answer["targets"]["rec01"]["kind"] == "hostsfile" and answer["targets"]["rec01"]["verdict"] == "permit"
-    assert answer["targets"]["rec01"]["citations"] == [{"doc": "rec-guide", "section": "2"}]
+    assert answer["targets"]["rec01"]["citations"] == [{"doc": "rec-guide", "title": "Recorder guide", "section": "2"}]
     denied = explain(outcome.plan, "speech01", "rec01", "tcp", 5081)
     assert denied["targets"]["rec01"]["verdict"] == "deny"

@@ -292,7 +292,7 @@ def test_every_permitting_point_cites_the_catalog(branch_plan):
     answer = explain(branch_plan, "10.80.0.5", "dc01", "tcp", int(flow["ports"][0].split("-")[0]))
     for name, target in answer["targets"].items():
         assert target["verdict"] == "permit" and target["citations"], name
-        assert {"doc": flow["citation"]["doc"], "section": flow["citation"]["section"]} in target["citations"]
+        assert {"doc": flow["citation"]["doc"], "title": flow["citation"]["title"], "section": flow["citation"]["section"]} in target["citations"]
 
 
 def test_a_route_through_named_edges_keeps_a_parallel_edge_out():
