@@ -35,7 +35,8 @@ ROLE_VARS = WINDOWS_SETTINGS  # the target roles' variables that shape the targe
 # Every other inventory variable of the collection (read by the playbooks and roles).
 OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",
               "voiceops_plan_views", "voiceops_plan_dir", "voiceops_apply_dir", "voiceops_apply_edges",
-              "voiceops_apply_windows", "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
+              "voiceops_apply_windows", "voiceops_diff_base", "voiceops_diff_change", "voiceops_diff_dir",
+              "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
 KNOWN_VARS = frozenset(GLOBAL_VARS + tuple(v for v in HOST_VARS if v.startswith("voiceops_")) + OTHER_VARS)
 
 
