@@ -12,6 +12,7 @@ decides (or the default deny), and the overall ``enforcement``.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +39,9 @@ def _resolve(plan: Plan, value: Any, arg: str, problems: Problems) -> dict[str, 
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
-        problems.add(arg, value, "neither a host or endpoint of the plan nor an IP address")
+        close = difflib.get_close_matches(value, sorted(instances), n=1)
+        problems.add(arg, value, "neither a host or endpoint of the plan nor an IP address%s"
+                     % ("; did you mean %s?" % close[0] if close else ""))
         return None
     zone = None
     for zname, zone_data in sorted(plan["zones"].items()):
@@ -75,6 +78,8 @@ def _end_matches(plan: Plan, flow: Mapping[str, Any],  # Mapping: keys are compu
 
 def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> dict[str, Any]:
     problems = Problems()
+    if isinstance(protocol, str):
+        protocol = protocol.strip().lower()  # TCP, Udp: as people write them
     if protocol not in PROTOCOLS:
         problems.add("protocol", protocol, "one of " + ", ".join(PROTOCOLS))
     port_no = None
@@ -84,7 +89,9 @@ def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> 
             port_no = lo if lo == hi else None
         except PortError:
             port_no = None
-        if port_no is None:
+        if port_no is None and (port is None or not isinstance(port, (int, str))):
+            problems.add("port", "(none)", "%s needs the destination port, one from 1 to 65535" % protocol)
+        elif port_no is None:
             problems.add("port", port, "one port from 1 to 65535 for %s" % protocol)
     s = _resolve(plan, src, "src", problems)
     d = _resolve(plan, dst, "dst", problems)

@@ -82,3 +82,15 @@ def test_a_nested_element_in_the_second_layer_is_explained_by_its_own_map():
     assert outer["verdict"] == "permit" and outer["set"] == "clients__internet_tcp4" and outer["service"] == "svc_tcp_80_443"
     elsewhere = explain(plan, "10.60.0.10", "198.51.100.11", "tcp", 8443)
     assert elsewhere["verdict"] == "deny" and elsewhere["targets"]["edge01"]["verdict"] == "deny"
+
+
+def test_everyday_mistakes_get_a_precise_answer():
+    """Issue 15: upper-case protocols are read, a misspelt name gets a "did you mean", a missing port is named."""
+    plan = example_outcome().plan
+    assert explain(plan, "sip_gw01", "speech01", "TCP", 5060)["protocol"] == "tcp"
+    with pytest.raises(VoiceopsError) as info:
+        explain(plan, "sip_gw1", "speech01", "tcp", 5060)
+    assert "did you mean sip_gw01?" in info.value.message
+    with pytest.raises(VoiceopsError) as info:
+        explain(plan, "sip_gw01", "speech01", "udp")
+    assert "port: udp needs the destination port, one from 1 to 65535 (got '(none)')" in info.value.message
