@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 from ._errors import Problems
 from ._plan_types import Plan, WindowsProfile
-from ._ports import contains, parse_ports
 from ._schema import clean, program_paths_spec, rule_group
 from ._windows_host import (
     ansible_diff,
@@ -38,7 +37,7 @@ from ._windows_host import (
     normalise_rule,
     powershell_preview,
 )
-from ._windows_model import ANY, GROUP, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, Rule, WindowsFirewallError, _collapse
+from ._windows_model import ANY, GROUP, PROFILES, RULE_FIELDS, _PORT_PROTOCOLS, Rule, WindowsFirewallError, _collapse, allows_port
 
 # The host side and the rule shape, re-exported because many tests reach them as ``_windows.X``;
 # code imports them from ``_windows_host`` and ``_windows_model``.
@@ -125,17 +124,9 @@ def missing_essentials(rules: Iterable[Rule], essentials: Iterable[str]) -> list
     outbound = [r for r in rules if r["direction"] == "Outbound" and r["action"] == "Allow"]
     for name in essentials:
         for protocol, port in OUTBOUND_ESSENTIALS[name]:
-            if not any(r["protocol"] in (protocol, ANY) and _allows_port(r["remote_ports"], port) for r in outbound):
+            if not any(r["protocol"] in (protocol, ANY) and allows_port(r["remote_ports"], port) for r in outbound):
                 out.append("%s (%s %d)" % (name, protocol.lower(), port))
     return out
-
-
-def _allows_port(ports: Iterable[str], port: int) -> bool:
-    for item in ports:
-        lo, _sep, hi = item.partition("-")
-        if item == ANY or lo.isdigit() and int(lo) <= port <= int(hi or lo):
-            return True
-    return False
 
 
 def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | None = None,
@@ -298,7 +289,7 @@ def permitting_rule(rules: Iterable[_AnyRule], direction: str, protocol: str, po
         if rule["protocol"] not in (name, ANY):
             continue
         ports = rule["local_ports"] if direction == "Inbound" else rule["remote_ports"]
-        if port is not None and ports != [ANY] and not contains(parse_ports(ports), port):
+        if port is not None and not allows_port(ports, port):
             continue
         if rule["remote_addresses"] == [ANY]:
             return rule

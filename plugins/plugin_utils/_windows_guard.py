@@ -31,7 +31,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._windows_model import ANY, PROFILES
+from ._windows_model import ANY, PROFILES, allows_port
 
 # Get-NetConnectionProfile's NetworkCategory, by name or number (NetworkCategory enum: Public 0,
 # Private 1, DomainAuthenticated 2), to the firewall profile it selects.
@@ -64,23 +64,13 @@ def _covers(remote_addresses: Iterable[str], address: str) -> bool:
     return False
 
 
-def _port_in(ports: Iterable[str], port: int) -> bool:
-    for item in ports:
-        if item == ANY:
-            return True
-        lo, _sep, hi = item.partition("-")
-        if lo.isdigit() and int(lo) <= port <= int(hi or lo):
-            return True
-    return False
-
-
 def check(rules: Iterable[Mapping[str, Any]], port: int, port_source: str, profiles_after: Mapping[str, Mapping[str, Any]],
           connections: list[str] | None, network_profiles: list[Mapping[str, Any]] | None) -> tuple[list[str], list[str]]:
     """``(problems, warnings)`` for the connection on TCP ``port`` after an apply that leaves the host with
     ``rules`` (our group's, all of them) and ``profiles_after`` (each profile's settings, as they
     will be: ``default_inbound_action`` and ``enabled``). Any problem refuses the apply."""
     allowing = [r for r in rules if r.get("direction") == "Inbound" and r.get("action") == "Allow" and r.get("enabled", True)
-                and r.get("protocol") in ("TCP", ANY) and _port_in(r.get("local_ports") or [ANY], port)]
+                and r.get("protocol") in ("TCP", ANY) and allows_port(r.get("local_ports") or [ANY], port)]
 
     def blocks(profile: str) -> bool:
         # NotConfigured (a fresh host's local store) means Windows' defaults: the firewall on and

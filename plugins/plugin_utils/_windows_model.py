@@ -56,6 +56,18 @@ RECREATE_SETTINGS = ("interface_alias", "local_user", "remote_user", "remote_mac
                      "override_block_rules", "owner", "platform", "package")
 
 
+def allows_port(ports: Iterable[str], port: int) -> bool:
+    """Whether a rule's port list (``Any``, ports, ranges ``40000-40999``; keywords such as ``RPC`` hold
+    no number) lets ``port`` through: the one port check of the renderer's readers and the lockout guard."""
+    for item in ports:
+        if item == ANY:
+            return True
+        lo, _sep, hi = item.partition("-")
+        if lo.isdigit() and (hi or lo).isdigit() and int(lo) <= port <= int(hi or lo):
+            return True
+    return False
+
+
 class WindowsFirewallError(VoiceopsError):
     """Bad settings or a report from the host that cannot be understood."""
 

@@ -259,3 +259,9 @@ def test_a_program_with_several_paths_gets_a_rule_per_path():
     with pytest.raises(VoiceopsError) as info:
         w.render_host(PLAN, "speech01", program_paths=dict(paths, **{"W3WP.exe": [w64, "C:\\bad\npath"]}))
     assert "windows_firewall_program_paths" in info.value.message
+
+
+def test_every_catalog_icmp_type_has_its_windows_numbers():
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils._schema import ICMP_TYPES
+
+    assert all(sorted(numbers) == sorted(ICMP_TYPES) for numbers in w.ICMP_TYPE_NUMBERS.values())
