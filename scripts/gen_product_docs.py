@@ -99,6 +99,8 @@ def _entry_when(entry) -> str:
     parts = []
     if entry.feature:
         parts.append("feature `%s` of the %s side" % (entry.feature, "`from`" if entry.feature_on == "src" else "`to`"))
+    if entry.unless_feature:
+        parts.append("not where feature `%s` of the %s side is on" % (entry.unless_feature, "`from`" if entry.unless_feature_on == "src" else "`to`"))
     if entry.condition:
         parts.append(_text(entry.condition).rstrip("."))
     if entry.transport:
@@ -130,7 +132,8 @@ def render_product(catalog, product_id: str) -> str:
         "Sources:",
         "",
     ]
-    lines += ["- %s (`%s`)" % (_text(docs.get(doc, doc)), doc) for doc in cited] or ["- none"]
+    lines += ["- %s (`%s`), version: %s" % (_text(docs.get(doc, doc)), doc, _text(catalog.versions.get(doc, "not recorded")))
+              for doc in cited] or ["- none"]
     lines += [
         "",
         "## Entries",

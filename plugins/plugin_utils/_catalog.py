@@ -20,7 +20,8 @@ import yaml
 
 from ._errors import Problems
 from ._ports import PortError, PortSet, parse_ports
-from ._schema import CATALOG_FILE, COMPONENT, ENTRY, INVALID, any_string, list_of, PARAM_KINDS, PLATFORMS, PORT_PROTOCOLS, PROTOCOLS, TRANSPORTS, clean
+from ._schema import (CATALOG_FILE, COMPONENT, ENTRY, INVALID, any_string, list_of, PARAM_KINDS, PLATFORMS, PORT_PROTOCOLS, PROTOCOLS,
+                      TRANSPORTS, clean, text)
 
 __all__ = ["PARAM_KINDS", "PLATFORMS", "PORT_PROTOCOLS", "PROTOCOLS", "TRANSPORTS", "Catalog", "Component", "Entry",
            "build_catalog", "load_catalog", "read_yaml"]
@@ -32,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "catalog"
 _PATHS = list_of(any_string, "a list of catalog file paths")
+_DIR = text(max_len=4096, required=True)
 _EXTRA = list_of(lambda value, _path, _problems: value, "a list of catalog definitions (each shaped like a catalog file)")
 
 
@@ -117,12 +119,15 @@ class Entry:
     cite: Citation
     path: str = ""  # where it is defined (catalog file or variable path), for error messages
     icmp_types: tuple[str, ...] = ()  # ICMP only: the message types the flow needs (empty: any)
+    unless_feature: str | None = None  # the entry is not planned where this feature is on ...
+    unless_feature_on: str = "src"  # ... of this end's component
 
 
 @dataclass
 class Catalog:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # document -> its date or version as stated, or "unstated"
     components: dict[str, Component] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
 
@@ -223,6 +228,8 @@ def _load_entry(raw: dict[str, Any], product: str, path: str, problems: Problems
         cite=_cite(raw["cite"], path + ".cite", problems, documents),
         path=path,
         icmp_types=tuple(raw.get("icmp_types") or ()),
+        unless_feature=raw.get("unless_feature"),
+        unless_feature_on=raw.get("unless_feature_on", "src"),
     )
 
 
@@ -232,6 +239,21 @@ def load_documents(files: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
         for doc in data.get("documents", []):
             documents[doc["file"]] = doc.get("title", doc["file"])
     return documents
+
+
+def load_versions(files: list[tuple[str, dict[str, Any]]], problems: Problems) -> dict[str, str]:
+    """Each document's version as its catalog files record it; two files that cite the same
+    document must not disagree about which version they read."""
+    versions: dict[str, str] = {}
+    for source, data in files:
+        for idx, doc in enumerate(data.get("documents", [])):
+            if "version" not in doc:
+                continue
+            known = versions.setdefault(doc["file"], doc["version"])
+            if known != doc["version"]:
+                problems.add("%s.documents[%d].version" % (source, idx), doc["version"],
+                             "another catalog file records version %r of %s" % (known, doc["file"]))
+    return versions
 
 
 def build_catalog(raw_files: list[tuple[str, Any]]) -> Catalog:
@@ -246,7 +268,7 @@ def build_catalog(raw_files: list[tuple[str, Any]]) -> Catalog:
         cleaned = clean(CATALOG_FILE, data, source, problems)
         if cleaned is not INVALID:
             files.append((source, cleaned))
-    catalog = Catalog(documents=load_documents(files))
+    catalog = Catalog(documents=load_documents(files), versions=load_versions(files, problems))
     for source, data in files:
         product = data["product"]["id"]
         if product in catalog.products:
@@ -313,6 +335,14 @@ def _check_references(catalog: Catalog, problems: Problems) -> None:
             for player in catalog.role_players(role):
                 if entry.feature not in catalog.components[player].features:
                     problems.add(path + ".feature", entry.feature, "component %s (plays %s) has no such feature" % (player, role))
+        if entry.unless_feature:
+            role = entry.src if entry.unless_feature_on == "src" else entry.dst
+            for player in catalog.role_players(role):
+                if entry.unless_feature not in catalog.components[player].features:
+                    problems.add(path + ".unless_feature", entry.unless_feature,
+                                 "component %s (plays %s) has no such feature" % (player, role))
+            if entry.unless_feature == entry.feature and entry.unless_feature_on == entry.feature_on:
+                problems.add(path + ".unless_feature", entry.unless_feature, "the same feature as 'feature': the entry could never be planned")
         if entry.tls_alternative and entry.tls_alternative not in catalog.entries:
             problems.add(path + ".tls_alternative", entry.tls_alternative, "no such entry")
     for comp in catalog.components.values():
@@ -323,11 +353,12 @@ def _check_references(catalog: Catalog, problems: Problems) -> None:
 
 def _check_lint_check(catalog: Catalog, comp: Component, check: dict[str, Any], path: str, problems: Problems) -> None:
     """A fact's check names what exists, and has what its rule needs."""
-    needs = {"VO102": ("only_from",), "VO103": ("feature", "with"), "VO104": ("entry", "needs_feature", "end")}[check["rule"]]
+    needs = {"VO102": ("only_from",), "VO103": ("feature", "with"), "VO104": ("entry", "needs_feature", "end"),
+             "VO109": ("not_in_zone_with",)}[check["rule"]]
     for key in needs:
         if key not in check:
             problems.add("%s.%s" % (path, key), None, "required for rule %s" % check["rule"])
-    for key in ("only_from", "with"):
+    for key in ("only_from", "with", "not_in_zone_with", "instead"):
         for other in check.get(key, []):
             if other not in catalog.components:
                 problems.add("%s.%s" % (path, key), other, "no such component")
@@ -346,13 +377,37 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
         return yaml.load(handle, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
-def load_catalog(extra_paths: Any = None, extra_data: Any = None, builtin_dir: Path = BUILTIN_DIR) -> Catalog:
-    """Load the built-in catalog plus the user's own files (``voiceops_catalog_paths``) and
-    inline entries (``voiceops_catalog_extra``)."""
-    raw: list[tuple[str, Any]] = []
-    for path in sorted(builtin_dir.glob("*.yml")):
-        raw.append(("catalog/" + path.name, read_yaml(path)))
+def catalog_dir(value: Any, variable: str = "catalog_dir") -> Path:
+    """A catalog folder the user gives instead of the built-in one (for example another checkout's
+    ``catalog/``, to see what a catalog change does): an absolute folder that holds ``*.yml`` files."""
     problems = Problems()
+    cleaned = clean(_DIR, value, variable, problems)
+    problems.raise_if_any()
+    path = Path(cleaned)
+    if not path.is_absolute():
+        problems.add(variable, cleaned, "an absolute folder")
+    elif not path.is_dir():
+        problems.add(variable, cleaned, "no such folder")
+    elif not any(path.glob("*.yml")):
+        problems.add(variable, cleaned, "no catalog files (*.yml) in this folder")
+    problems.raise_if_any()
+    return path
+
+
+def load_catalog(extra_paths: Any = None, extra_data: Any = None, builtin_dir: Path = BUILTIN_DIR, directory: Any = None) -> Catalog:
+    """Load the built-in catalog (or, with ``directory``, the catalog files of that folder instead,
+    checked by :func:`catalog_dir`) plus the user's own files (``voiceops_catalog_paths``) and
+    inline entries (``voiceops_catalog_extra``)."""
+    if directory is not None:
+        builtin_dir = catalog_dir(directory)
+    raw: list[tuple[str, Any]] = []
+    problems = Problems()
+    for path in sorted(builtin_dir.glob("*.yml")):
+        try:
+            raw.append(("catalog/" + path.name, read_yaml(path)))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            problems.add("catalog/" + path.name, str(path), "cannot read catalog file: %s" % exc)
+    problems.raise_if_any()
     paths = clean(_PATHS, [] if extra_paths is None else extra_paths, "voiceops_catalog_paths", problems)
     extra = clean(_EXTRA, [] if extra_data is None else extra_data, "voiceops_catalog_extra", problems)
     problems.raise_if_any()

@@ -122,9 +122,9 @@ def test_same_input_same_output(mini):
     ({"h": {"ansible_host": "10.0.1.5", "voiceops_components": ["servre"]}},
      "hostvars['h'].voiceops_components.servre: unknown component (did you mean 'server'?)"),
     ({"h": {"ansible_host": "10.9.9.9", "voiceops_components": ["server"]}},
-     "hostvars['h'].ansible_host: h is in no zone"),
+     "hostvars['h'].ansible_host: h is in none of the networks of voiceops_zones"),
     ({"h": {"ansible_host": "10.0.1.5", "voiceops_zone": "intranet", "voiceops_components": ["server"]}},
-     "hostvars['h'].voiceops_zone: unknown zone (did you mean 'internet'?) (got 'intranet')"),
+     "hostvars['h'].voiceops_zone: unknown zone 'intranet' (did you mean 'internet'? known zones: a, b, internet) (got 'intranet')"),
     ({"h": {"ansible_host": "10.0.1.5", "voiceops_components": {"server": {"params": {"media": 0}}}}},
      "hostvars['h'].voiceops_components.server.params.media: port 0 is outside 1-65535 (got 0)"),
     ({"h": {"ansible_host": "10.0.1.5", "voiceops_components": {"server": {"params": {"media": 65536}}}}},
@@ -152,7 +152,9 @@ def test_bad_input_names_path_and_value(mini, hosts, expected):
 def test_overlapping_zones_are_refused(mini):
     zones = dict(ZONES, c={"networks": ["10.0.1.128/25"]})
     found = problems(mini, {}, zones=zones)
-    assert found == ["voiceops_zones.c.networks: overlaps 10.0.1.0/24 of zone b; internal zones must not overlap (got '10.0.1.128/25')"]
+    assert found == ["voiceops_zones.c.networks: 10.0.1.128/25 overlaps 10.0.1.0/24 of zone b; internal zones must not overlap, as "
+                     "every address belongs to one zone: make them disjoint (remove 10.0.1.128/25 from zone c, or 10.0.1.0/24 "
+                     "from zone b, or split the wider network into the parts each zone owns) (got '10.0.1.128/25')"]
 
 
 def test_all_problems_are_reported_together(mini):
