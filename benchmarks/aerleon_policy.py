@@ -9,7 +9,8 @@ gets the planning for free and only compiles:
 * ``edge``: one ``nftables`` filter ``mixed forward`` for the flows the edge forwards (between
   two zones it joins) and one ``mixed input`` filter for the flows to the edge itself, each term
   naming the zone interfaces (``source-interface``/``destination-interface``) as our ``vmap``
-  does; ends given only by name stand for their zone's networks, as in our rule set.
+  does; ends given only by name stand for the addresses the name resolves to (the
+  benchmark's stand-in for DNS, ``verdicts.resolve_names``), as our edge's name sets hold them.
 * ``windows``: per Windows host, ``windows_advfirewall`` filters ``in inet`` and ``in inet6``
   with the host's inbound flows (Aerleon has no program condition: a program rule's ports and
   addresses are kept, the program is not).
@@ -55,10 +56,17 @@ class Names:
         }
 
 
-def _end_addresses(plan: dict[str, Any], flow: dict[str, Any], side: str) -> tuple[str, ...]:
+def _end_addresses(plan: dict[str, Any], flow: dict[str, Any], side: str,
+                   resolution: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """An end's addresses; one known only by name has what ``resolution`` says the name resolves
+    to (an Aerleon policy is static: a person writing it resolves the name when writing, as our
+    edge's DNS sets do at run time), or its zone's networks without one, a wildcard included."""
     end = flow[side]
     if end["addresses"]:
         return tuple(end["addresses"])
+    fqdn = (end.get("fqdn") or "").lower().rstrip(".")
+    if resolution is not None and fqdn in resolution:
+        return tuple(resolution[fqdn])
     return tuple(plan["zones"][flow["%s_zone" % side]]["networks"])
 
 
@@ -97,8 +105,13 @@ def _term(names: Names, name: str, protocol: str, ports: tuple[str, ...], srcs: 
     return term
 
 
-def edge_policy(plan: dict[str, Any], edge: str, names: Names) -> tuple[dict[str, Any], int]:
-    """The edge's flows as an Aerleon nftables policy, and the number of flows in it."""
+def edge_policy(plan: dict[str, Any], edge: str, names: Names,
+                resolution: dict[str, tuple[str, ...]] | None = None) -> tuple[dict[str, Any], int]:
+    """The edge's flows as an Aerleon nftables policy, and the number of flows in it; ends known only
+    by name as ``resolution`` resolves them (``verdicts.resolve_names``) where the edge enforces
+    names (``edges.<edge>.fqdn_ends``, default ``name``)."""
+    if plan["edges"][edge].get("fqdn_ends", "name") != "name":
+        resolution = None
     zones = plan["edges"][edge]["zones"]
     fwd: dict[tuple[Any, ...], set[tuple[str, ...]]] = defaultdict(set)
     inp: dict[tuple[Any, ...], set[tuple[str, ...]]] = defaultdict(set)
@@ -109,14 +122,15 @@ def edge_policy(plan: dict[str, Any], edge: str, names: Names) -> tuple[dict[str
         if flow["dst"]["name"] == edge:
             if sz in zones and flow["src"]["name"] != edge:
                 for iif in zones[sz]:
-                    inp[(iif, flow["protocol"], ports, _end_addresses(plan, flow, "src"))].add(())
+                    inp[(iif, flow["protocol"], ports, _end_addresses(plan, flow, "src", resolution))].add(())
                 count += 1
             continue
         if flow["src"]["name"] == edge or sz == dz or sz not in zones or dz not in zones:
             continue
         for iif in zones[sz]:
             for oif in zones[dz]:
-                fwd[(iif, oif, flow["protocol"], ports, _end_addresses(plan, flow, "src"))].add(_end_addresses(plan, flow, "dst"))
+                fwd[(iif, oif, flow["protocol"], ports, _end_addresses(plan, flow, "src", resolution))].add(
+                    _end_addresses(plan, flow, "dst", resolution))
         count += 1
     fwd_terms = []
     for i, (iif, oif, proto, ports, srcs, dsts) in enumerate(_merge(fwd)):

@@ -168,21 +168,29 @@ def _random_port(ports: list[str], rng: random.Random) -> int:
     return rng.randint(int(lo), int(hi or lo))
 
 
-def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int, rng: random.Random) -> dict[str, Any]:
-    """Verdicts of both nftables rule sets on flows of the plan and on near misses."""
-    a, b = verdicts.OurNft(ours), verdicts.AerleonNft(theirs)
+def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int, rng: random.Random,
+                 name_sets: dict[str, str] | None = None) -> dict[str, Any]:
+    """Verdicts of both nftables rule sets on flows of the plan and on near misses.  An end known
+    only by name is sampled from what it resolves to (``verdicts.resolve_names``), the addresses
+    our edge's sets hold and Aerleon's policy names (benchmarks/aerleon_policy.py)."""
+    resolution = verdicts.resolve_names(the_plan)
+    a, b = verdicts.OurNft(ours, resolution, name_sets), verdicts.AerleonNft(theirs)
     zones = the_plan["edges"][EDGE]["zones"]
     iface = {z: ifs[0] for z, ifs in zones.items() if ifs}
     fwd = [f for f in the_plan["flows"] if f["src_zone"] != f["dst_zone"] and f["src_zone"] in iface
            and f["dst_zone"] in iface and EDGE not in (f["src"]["name"], f["dst"]["name"])]
     inp = [f for f in the_plan["flows"] if f["dst"]["name"] == EDGE and f["src_zone"] in iface]
     zone_nets = {z: v["networks"] for z, v in the_plan["zones"].items()}
+
+    def end_nets(flow: dict[str, Any], side: str) -> list[str]:
+        name = verdicts.resolvable(flow[side])
+        resolved = list(resolution.get(name, ())) if name is not None else []
+        return resolved or flow[side]["addresses"] or zone_nets[flow["%s_zone" % side]]
     stats: dict[str, Any] = {"packets": 0, "accepted": 0, "disagree": 0, "planned_rejected": 0, "rejected_flows": []}
     protos = ["tcp", "udp", "icmp", "gre", "esp"]
     for i in range(samples):
         flow = rng.choice(fwd)
-        src_nets = flow["src"]["addresses"] or zone_nets[flow["src_zone"]]
-        dst_nets = flow["dst"]["addresses"] or zone_nets[flow["dst_zone"]]
+        src_nets, dst_nets = end_nets(flow, "src"), end_nets(flow, "dst")
         src_net = rng.choice(src_nets)
         dst_net = rng.choice([n for n in dst_nets if (":" in n) == (":" in src_net)] or dst_nets)
         src, dst = _random_in(src_net, rng), _random_in(dst_net, rng)
@@ -194,10 +202,10 @@ def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int,
             port, planned = rng.randint(1, 65535), False
         elif mutation == 2:
             other = rng.choice(fwd)
-            src, planned = _random_in(rng.choice(other["src"]["addresses"] or zone_nets[other["src_zone"]]), rng), False
+            src, planned = _random_in(rng.choice(end_nets(other, "src")), rng), False
         elif mutation == 3:
             other = rng.choice(fwd)
-            dst, planned = _random_in(rng.choice(other["dst"]["addresses"] or zone_nets[other["dst_zone"]]), rng), False
+            dst, planned = _random_in(rng.choice(end_nets(other, "dst")), rng), False
             oif = iface[other["dst_zone"]]
         elif mutation == 4:
             proto, planned = rng.choice(protos), False
@@ -210,7 +218,7 @@ def compare_edge(the_plan: dict[str, Any], ours: str, theirs: str, samples: int,
         if planned and not va and len(stats["rejected_flows"]) < 5:
             stats["rejected_flows"].append(flow["id"])
     for flow in rng.sample(inp, min(len(inp), max(1, samples // 20))):
-        src = _random_in(rng.choice(flow["src"]["addresses"] or zone_nets[flow["src_zone"]]), rng)
+        src = _random_in(rng.choice(end_nets(flow, "src")), rng)
         port = _random_port(flow["ports"], rng)
         for p in (port, rng.randint(1, 65535)):
             va = a.input(iface[flow["src_zone"]], src, flow["protocol"], p)
@@ -292,7 +300,10 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
         len(win_rules), row["win_rules_mean"], row["win_rules_max"], row["win_render_s"]))
 
     # Verdicts: every planned flow accepted by our rendered output where the plan enforces it.
-    check = verdicts.check_planned(the_plan, EDGE, text, win_rules, PROGRAM_PATHS)
+    # names known only by name: the sets as the role's DNS configuration names them (the report's name_sets),
+    # filled with verdicts.resolve_names (documentation addresses, deterministic)
+    check = verdicts.check_planned(the_plan, EDGE, text, win_rules, PROGRAM_PATHS,
+                                   name_sets={entry["set"]: entry["fqdn"] for entry in report.name_sets})
     row["verdict_check"] = check.as_dict()
     log("verdicts: " + check.summary())
     if not check.ok:
@@ -302,7 +313,7 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
     if not args.no_aerleon:
         names = aerleon_policy.Names()
         build_start = time.perf_counter()
-        edge_pol, edge_flows = aerleon_policy.edge_policy(the_plan, EDGE, names)
+        edge_pol, edge_flows = aerleon_policy.edge_policy(the_plan, EDGE, names, verdicts.resolve_names(the_plan))
         win_pols, win_terms = aerleon_policy.windows_policy(the_plan, index, names)
         row["aerleon_policy_build_s"] = time.perf_counter() - build_start
         row.update(aerleon_edge_terms=sum(len(f["terms"]) for f in edge_pol["filters"]), aerleon_win_terms=win_terms,
@@ -325,7 +336,8 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any
         # Once, and capped: nft takes minutes on Aerleon's 10,000-host output (a chain per term).
         row["aerleon_nft_c_s"] = nft_check(aer_nft, 1, timeout=args.nft_timeout)
         # Same verdicts first, then compare times.
-        row["verdicts_edge"] = compare_edge(the_plan, text, aer_text, args.samples, rng)
+        row["verdicts_edge"] = compare_edge(the_plan, text, aer_text, args.samples, rng,
+                                            {entry["set"]: entry["fqdn"] for entry in report.name_sets})
         row["verdicts_windows"] = compare_windows(the_plan, index, win_rules, aer_out, args.samples, rng)
         if row["verdicts_edge"]["planned_rejected"]:
             raise SystemExit("sampled comparison: %d points of planned flows rejected by our edge table (%s)"

@@ -15,6 +15,13 @@ role applies), never the renderers' reports or traces; the plan says only what m
   every two zones (and to the edge itself), a port no flow plans must be dropped, so an
   interface dropped from ``managed_ifs`` (traffic no longer filtered) fails too.
   ``planned_rejected`` is the number of flows not accepted somewhere they should be.
+* Ends known only by name (``fqdn``, no addresses; docs/edge.md "Ends known only by name"):
+  DNS is modelled, never skipped.  :func:`resolve_names` answers for every such name (one
+  documentation address per IP version, deterministic; any mapping can be given instead); the
+  table's sets of a name, declared empty, hold those addresses as the edge's refresh script
+  would fill them (the name from the set's comment, or the report's ``name_sets``).  The end is
+  judged by them, and least-privilege probes run: the same connection from (to) another address
+  of the end's zone, one no name resolves to and no flow allows there, must be dropped.
 * :class:`NftRuleset`: an nftables table as ``nft -f`` reads it (sets and maps with their
   elements, chains and rules), interpreted for one packet context (hook, interfaces, protocol,
   IP version): the walk follows ``iifname``/``oifname`` matches, verdict maps keyed by
@@ -37,6 +44,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import functools
+import hashlib
 import ipaddress
 import re
 import time
@@ -310,6 +318,7 @@ class NftError(ValueError):
     """Rule set text this evaluator does not understand (never guessed: the check fails)."""
 
 
+_DNS_COMMENT = re.compile(r'"addresses of (\S+), from DNS on the edge"$')
 _TOKEN = re.compile(r'"[^"]*"|[{},;]|[^\s{},;"]+')
 L4_ALIASES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "icmpv6": "ipv6-icmp", "47": "gre", "50": "esp"}
 _ADDRESS_FIELDS = {"ip saddr": (4, 0), "ip daddr": (4, 1), "ip6 saddr": (6, 0), "ip6 daddr": (6, 1)}
@@ -353,7 +362,8 @@ class _Chain:
 class NftRuleset:
     """One nftables table (``nft -f`` text) and what it accepts of new connections."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, resolution: Mapping[str, Iterable[str]] | None = None,
+                 name_sets: Mapping[str, str] | None = None) -> None:
         self.table: tuple[str, str] | None = None
         self.sets: dict[str, tuple[str, tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...] | None]]]] = {}
         self.chains: dict[str, _Chain] = {}
@@ -363,7 +373,27 @@ class NftRuleset:
         self._keys: dict[str, tuple[dict[tuple[str, ...], tuple[str, ...] | None], list[tuple[tuple[str, ...], tuple[str, ...] | None]]]] = {}
         self._regions: dict[tuple[Any, ...], Region] = {}
         self._bases: dict[str, list[_Chain]] = {}
+        self.comments: dict[str, str] = {}
+        self.dns_sets: dict[str, str] = {}  # set -> the name whose addresses fill it
         self._parse(text.splitlines())
+        self._fill_from_dns(resolution or {}, name_sets or {})
+
+    def _fill_from_dns(self, resolution: Mapping[str, Iterable[str]], name_sets: Mapping[str, str]) -> None:
+        """A set the text declares empty and that holds the addresses of a name (its comment
+        ``addresses of <name>, from DNS on the edge``, or ``name_sets``: set -> name, the report's
+        ``name_sets``) gets what the edge's refresh script puts in it: the name's addresses of the
+        set's family in ``resolution`` (name -> addresses).  Nothing for a name it lacks."""
+        for name, (kind, types, elements) in self.sets.items():
+            m = _DNS_COMMENT.match(self.comments.get(name, ""))
+            fqdn = name_sets.get(name) or (m.group(1) if m else None)
+            if kind != "set" or elements or fqdn is None:
+                continue
+            if types not in (("ipv4_addr",), ("ipv6_addr",)):
+                raise NftError("set %s: filled from DNS for %s, but of type %s" % (name, fqdn, " . ".join(types)))
+            version = 4 if types == ("ipv4_addr",) else 6
+            self.dns_sets[name] = fqdn
+            found = resolution.get(fqdn.lower().rstrip("."), ())
+            elements.extend(((a,), None) for a in found if ipaddress.ip_address(a).version == version)
 
     # -------------------------------------------------------------- parsing
     def _parse(self, lines: list[str]) -> None:
@@ -432,8 +462,10 @@ class NftRuleset:
                     chunk.append(body[i])
                     i += 1
                 elements = self._elements(name, _TOKEN.findall(" ".join(chunk)))
+            elif line.startswith("comment "):
+                self.comments[name] = line[len("comment "):].strip()
             elif line and line.split()[0] not in ("flags", "counter", "size", "policy", "timeout", "gc-interval",
-                                                  "auto-merge", "comment"):
+                                                  "auto-merge"):
                 raise NftError("%s %s: not understood: %s" % (kind, name, line))
         return kind, types, elements
 
@@ -646,6 +678,7 @@ class NftRuleset:
         if name not in self.chains:
             raise NftError("no chain %s" % name)
         groups: list[Pieces] = []
+        rule_items: dict[tuple[int, ...], list[tuple[tuple[Cidr, ...], Ranges | None]]] = {}  # accept rules' pieces, by key fields
         end = "return"
         for text in self.chains[name].rules:
             conds, action = self._compiled(text)
@@ -672,9 +705,9 @@ class NftRuleset:
             if dynamic:
                 if verb != "accept":
                     raise NftError("%s under an address or port match is not understood: %s" % (verb, text))
-                group = self._rule_pieces(dynamic, text)
-                if group is not None:
-                    groups.append(group)
+                accepted = self._rule_pieces(dynamic, text)
+                if accepted is not None:  # accept rules of one chain, one lookup per kind of key (many name rules: one group)
+                    rule_items.setdefault(accepted[0], []).extend(accepted[1])
                 continue
             if verb == "continue":
                 continue
@@ -689,6 +722,7 @@ class NftRuleset:
                     break
                 continue
             raise NftError("verdict %s is not understood: %s" % (verb, text))
+        groups.extend(Pieces(fields, items) for fields, items in rule_items.items())
         self._walks[key] = (groups, end)
         return groups, end
 
@@ -754,11 +788,11 @@ class NftRuleset:
             return None
         return _merge(r for p in pieces for r in p[1])  # type: ignore[union-attr]
 
-    def _rule_pieces(self, dynamic: list[tuple[Any, ...]], text: str) -> Pieces | None:
-        """An accept rule with address and port matches (literal or a named set)."""
+    def _rule_pieces(self, dynamic: list[tuple[Any, ...]], text: str) -> tuple[tuple[int, ...], list[tuple[tuple[Cidr, ...], Ranges | None]]] | None:
+        """An accept rule with address and port matches (literal or a named set): its fields and pieces."""
         ports: Ranges | None = None
         literal: dict[int, list[Cidr]] = {}
-        lookup = None
+        lookups: list[tuple[Any, ...]] = []
         for cond in dynamic:
             if cond[0] == "match" and cond[1] in _PORT_SELECTORS:
                 found = port_ranges(cond[2])
@@ -771,26 +805,31 @@ class NftRuleset:
                 literal[fld] = [n for v in cond[2] for n in cidrs(v)]
             elif cond[0] == "match" and cond[1] in ("icmp type", "icmpv6 type"):
                 return None  # accepts some ICMP types only: counted as accepting nothing (ICMP types are not modelled)
-            elif cond[0] == "lookup" and lookup is None:
-                lookup = cond
+            elif cond[0] == "lookup":
+                lookups.append(cond)
             else:
                 raise NftError("not understood: %s" % text)
         if ports == ():
             return None
         keys: list[tuple[tuple[int, ...], tuple[Cidr, ...]]] = [((), ())]
-        if lookup is not None:
-            fields = self._fields(lookup[1], text)
-            if set(fields) & set(literal):
-                raise NftError("one address matched twice: %s" % text)
-            version = _ADDRESS_FIELDS[lookup[1][0]][0]
-            keys = [(fields, nets) for parts, _verdict in self.sets[lookup[2]][2]
-                    for nets in self._keys_as_nets(parts, version, lookup[2])]
+        # literal networks first: the pieces are indexed by their first field, and a set of a name holds
+        # the same few addresses in every rule of it
         for fld, nets in sorted(literal.items()):
             keys = [(flds + (fld,), key + (n,)) for flds, key in keys for n in nets]
+        taken = set(literal)
+        for lookup in lookups:  # a set per field (``ip saddr @a ip daddr @b``: two names) or one concatenated set
+            fields = self._fields(lookup[1], text)
+            if set(fields) & taken:
+                raise NftError("one address matched twice: %s" % text)
+            taken.update(fields)
+            if lookup[2] not in self.sets:
+                raise NftError("no set @%s" % lookup[2])
+            version = _ADDRESS_FIELDS[lookup[1][0]][0]
+            members = [nets for parts, _verdict in self.sets[lookup[2]][2] for nets in self._keys_as_nets(parts, version, lookup[2])]
+            keys = [(flds + fields, key + nets) for flds, key in keys for nets in members]
         if not keys:
             return None
-        fields = keys[0][0]
-        return Pieces(fields, [(key, ports) for _flds, key in keys])
+        return keys[0][0], [(key, ports) for _flds, key in keys]
 
     # -------------------------------------------------------------- verdicts
     def region(self, hook: str, iif: str | None, oif: str | None, l4: str, family: int) -> Region:
@@ -825,8 +864,8 @@ class NftRuleset:
 class OurNft:
     """Our edge rule set (``voiceops.firewall.nft_ruleset``), one new connection at a time."""
 
-    def __init__(self, text: str) -> None:
-        self.table = NftRuleset(text)
+    def __init__(self, text: str, resolution: Resolution | None = None, name_sets: Mapping[str, str] | None = None) -> None:
+        self.table = NftRuleset(text, resolution, name_sets)  # the sets of names filled as by the edge's DNS refresh
 
     def forward(self, iif: str, oif: str, src: tuple[int, int], dst: tuple[int, int], proto: str, port: int) -> bool:
         return self.table.accepts("forward", iif, oif, src, dst, proto, port)
@@ -922,6 +961,75 @@ def our_windows_allows(rules: list[dict[str, Any]], src: tuple[int, int], proto:
     return False
 
 
+# ---------------------------------------------------------------------------- names and DNS
+
+Resolution = Mapping[str, Iterable[str]]  # name (lower case, no trailing dot) -> its addresses
+# Where a made-up answer comes from: the documentation ranges (RFC 5737, RFC 3849), when the end's zone holds them.
+DOC_POOLS = {4: ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"), 6: ("2001:db8::/32",)}
+
+
+def resolvable(end: Mapping[str, Any]) -> str | None:
+    """The name the edge resolves for an end known only by name (lower case, no trailing dot);
+    None for an end with addresses, without a name, or with a wildcard (DNS cannot list its names)."""
+    fqdn = str(end.get("fqdn") or "")
+    if end.get("addresses") or not fqdn or fqdn.startswith("*."):
+        return None
+    return fqdn.lower().rstrip(".")
+
+
+def _names_and_addresses(plan: Mapping[str, Any]) -> tuple[dict[str, set[str]], set[tuple[str, ...]]]:
+    """The zones of each name known only by name, and the address lists of the other ends."""
+    zones: dict[str, set[str]] = defaultdict(set)
+    given: set[tuple[str, ...]] = set()
+    for flow in plan["flows"]:
+        for side in ("src", "dst"):
+            name = resolvable(flow[side])
+            if name is not None:
+                zones[name].add(flow["%s_zone" % side])
+            elif flow[side].get("addresses"):
+                given.add(tuple(flow[side]["addresses"]))
+    return zones, given
+
+
+def _candidates(version: int, nets: list[Cidr], seed: int) -> Iterable[int]:
+    """Addresses of ``nets`` (one IP version) in a deterministic order from ``seed``: first those of
+    the documentation ranges the networks hold, then the networks' own (never their first and last)."""
+    pools = [c for text in DOC_POOLS[version] for c in cidrs(text) if any(_contains(n, c) for n in nets)]
+    pools += [n for n in nets if not any(_contains(p, n) or _contains(n, p) for p in pools) and BITS[version] - n[2] >= 2]
+    for pool in pools:
+        size = 1 << (BITS[version] - pool[2])
+        usable = min(size - 2, 1 << 20)
+        for step in range(usable):
+            yield pool[1] + 1 + (seed + step) % usable
+
+
+def resolve_names(plan: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """What DNS answers for the plan's ends known only by name, as the edge's refresh script would
+    fill their sets: per name one IPv4 and one IPv6 address (where the end's zone has networks of
+    that version), from the documentation ranges when the zone holds them, else from the zone's own
+    networks; chosen from a digest of the name, never two names the same address.  Deterministic."""
+    zone_nets = {z: [n for v in data.get("networks", []) for n in cidrs(v)] for z, data in plan.get("zones", {}).items()}
+    names, given = _names_and_addresses(plan)
+    # an address an end of the plan names is some other host's, never the answer for a name
+    hosts = {n for addresses in given for text in addresses for n in cidrs(text) if n[2] >= BITS[n[0]] - 8}
+    used: set[tuple[int, int]] = set()
+    out: dict[str, tuple[str, ...]] = {}
+    for name, zones in sorted(names.items()):
+        seed = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+        found = []
+        for version in (4, 6):
+            nets = [n for z in sorted(zones) for n in zone_nets.get(z, []) if n[0] == version]
+            near = [h for h in hosts if h[0] == version and any(_overlaps(h, n) for n in nets)]
+            for number in _candidates(version, nets, seed):
+                point = (version, number, BITS[version])
+                if (version, number) not in used and not any(_contains(h, point) for h in near):
+                    used.add((version, number))
+                    found.append(_host((version, number, BITS[version])))
+                    break
+        out[name] = tuple(found)
+    return out
+
+
 # ---------------------------------------------------------------------------- every planned flow
 
 @dataclass
@@ -952,7 +1060,12 @@ class PlannedCheck:
     unenforced: int = 0       # enforced_by empty: nothing the plan manages enforces the flow
     elsewhere: int = 0        # enforced only by targets whose rules were not given
     no_common_version: int = 0
+    names: int = 0            # names of ends known only by name, and the sets the edge fills with their addresses
+    name_sets: int = 0
+    by_name: int = 0          # edge flows with an end judged by its name's addresses
     probes: int = 0
+    name_probes: int = 0      # least privilege: another address of a named end's zone, on the flow's port, dropped
+    name_probes_planned: int = 0  # not probed: every other address tried is one the plan allows there
     open_probes: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     seconds: float = 0.0      # wall clock
@@ -971,17 +1084,21 @@ class PlannedCheck:
                 "windows_flows": self.windows_flows, "windows_hosts": self.windows_hosts,
                 "program_flows": self.program_flows, "boxes": self.boxes, "port_ranges": self.port_ranges,
                 "unenforced": self.unenforced, "elsewhere": self.elsewhere, "no_common_version": self.no_common_version,
+                "names": self.names, "name_sets": self.name_sets, "by_name": self.by_name, "name_probes": self.name_probes,
+                "name_probes_planned": self.name_probes_planned,
                 "probes": self.probes, "open_probes": len(self.open_probes), "planned_rejected": self.planned_rejected,
                 "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
 
     def summary(self) -> str:
         return ("every planned flow: %d of %d checked (%d at %s, %d at %d Windows hosts, %d with a program "
                 "condition), planned_rejected = %d; %d boxes checked whole (source network x destination network x "
-                "all ports, %d port ranges); %d default-deny probes, %d open; not checked: %d enforced "
-                "by nothing managed, %d only elsewhere, %d with no common IP version; %.3f s (CPU %.3f s)"
+                "all ports, %d port ranges); %d flows by name (%d names in %d sets filled from DNS); %d default-deny "
+                "probes and %d for ends known by name (%d not probed: the plan allows every other address tried), %d open; "
+                "not checked: %d enforced by nothing managed, %d only elsewhere, %d with no common IP version; %.3f s (CPU %.3f s)"
                 % (self.flows, self.plan_flows, self.edge_flows, self.edge or "no edge", self.windows_flows,
                    self.windows_hosts, self.program_flows, self.planned_rejected, self.boxes, self.port_ranges,
-                   self.probes, len(self.open_probes), self.unenforced, self.elsewhere, self.no_common_version,
+                   self.by_name, self.names, self.name_sets, self.probes, self.name_probes, self.name_probes_planned,
+                   len(self.open_probes), self.unenforced, self.elsewhere, self.no_common_version,
                    self.seconds, self.cpu_seconds))
 
     def failure(self, limit: int = 8) -> str | None:
@@ -1002,8 +1119,15 @@ class PlannedCheck:
 
 class _Checker:
     def __init__(self, plan: Mapping[str, Any], edge: str | None, table: NftRuleset | None,
-                 hosts: dict[str, WindowsRules], program_paths: Mapping[str, str], result: PlannedCheck) -> None:
+                 hosts: dict[str, WindowsRules], program_paths: Mapping[str, str], result: PlannedCheck,
+                 resolution: Mapping[str, tuple[str, ...]], by_name: bool = True) -> None:
         self.plan = plan
+        self.resolution = resolution
+        self.by_name = by_name
+        # what the plan allows at each place of the edge, (hook, zone in, zone out, protocol) -> boxes
+        self.at: dict[tuple[Any, ...], list[tuple[list[Cidr], list[Cidr], Ranges | None]]] = defaultdict(list)
+        self.plan_pieces: dict[tuple[Any, ...], Pieces] = {}
+        self.named: list[tuple[Mapping[str, Any], list[tuple[str, str, str | None]], list[Cidr], list[Cidr], Ranges | None, list[str]]] = []
         self.edge = edge
         self.table = table
         self.hosts = hosts
@@ -1012,6 +1136,7 @@ class _Checker:
         self.zone_ifs: dict[str, list[str]] = dict(plan["edges"][edge]["zones"]) if table is not None and edge else {}
         self.zone_nets = {z: [n for v in data.get("networks", []) for n in cidrs(v)] for z, data in plan.get("zones", {}).items()}
         self.nets: dict[tuple[str, ...], list[Cidr]] = {}
+        self.resolved = {(n[0], n[1]) for found in resolution.values() for n in self._nets(found)}  # every name's addresses
         self.memo: dict[tuple[Any, ...], Witness | None] = {}
         self.managed_windows = {name for name, inst in plan.get("instances", {}).items()
                                 if inst.get("platform") == "windows" and inst.get("kind") == "host"}
@@ -1022,10 +1147,20 @@ class _Checker:
             self.nets[key] = [n for v in key for n in cidrs(v)]
         return self.nets[key]
 
+    def _named(self, flow: Mapping[str, Any], side: str) -> str | None:
+        """The name an end is enforced by on the edge (docs/edge.md "Ends known only by name"), or None."""
+        return resolvable(flow[side]) if self.by_name else None
+
     def _end(self, flow: Mapping[str, Any], side: str) -> list[Cidr]:
-        """An end's addresses; a name-only end is its zone's networks on the edge (docs/edge.md)."""
+        """An end's addresses on the edge: its own; for an end known only by name, what the name
+        resolves to; for a wildcard name or none (or ``fqdn_ends: zone``), its zone's networks."""
         end = flow[side]
-        return self._nets(end["addresses"]) if end.get("addresses") else self.zone_nets.get(flow["%s_zone" % side], [])
+        if end.get("addresses"):
+            return self._nets(end["addresses"])
+        name = self._named(flow, side)
+        if name is not None:
+            return self._nets(self.resolution.get(name, ()))
+        return self.zone_nets.get(flow["%s_zone" % side], [])
 
     def _boxes(self, srcs: list[Cidr], dsts: list[Cidr], ports: Ranges | None, judge: Any) -> tuple[int, str | None]:
         """Each pair of one IP version judged; (pairs, the first point nothing accepts)."""
@@ -1081,16 +1216,27 @@ class _Checker:
         if isinstance(places, str):
             result.rejected.append(Rejected(flow["id"], str(self.edge), places))
             return
+        forward = places[0][0] == "forward"
         srcs = self._end(flow, "src")
-        dsts = self._end(flow, "dst") if places[0][0] == "forward" or flow["dst"].get("addresses") \
+        dsts = self._end(flow, "dst") if forward or flow["dst"].get("addresses") \
             else self._nets(self.plan["edges"][self.edge].get("addresses", []))
         ports = self._ports(flow)
+        named = [side for side in ("src", "dst") if (side == "src" or forward) and self._named(flow, side) is not None]
+        for side in named:
+            if not (srcs if side == "src" else dsts):
+                result.rejected.append(Rejected(flow["id"], str(self.edge), "%s %s resolves to no address: the edge's sets of it stay "
+                                                "empty and accept nothing" % (side, self._named(flow, side))))
+                return
+        if named:
+            result.by_name += 1
+            self.named.append((flow, places, srcs, dsts, ports, named))
         common = False
         for hook, zin, zout in places:
             missing = [z for z in (zin, zout) if z is not None and not self.zone_ifs.get(z)]
             if missing:
                 result.rejected.append(Rejected(flow["id"], str(self.edge), "%s has no interface in zone %s" % (self.edge, missing[0])))
                 return
+            self.at[(hook, zin, zout, flow["protocol"])].append((srcs, dsts, ports))
             for iif in self.zone_ifs[zin]:
                 for oif in (self.zone_ifs[zout] if zout is not None else [None]):
                     def judge(version: int, addrs: tuple[Cidr, Cidr], iif: str = iif, oif: str | None = oif) -> Witness | None:
@@ -1141,6 +1287,88 @@ class _Checker:
         elif not pairs:
             result.no_common_version += 1
 
+    def _planned_with(self, place: tuple[Any, ...], side: str, other: Cidr, port: Ranges | None) -> list[Cidr]:
+        """The networks the plan allows on the ``side`` of a connection at ``place`` whose other end is
+        ``other`` (a host) on ``port``: the flows there as pieces, indexed by their other end."""
+        version = other[0]
+        fld = 1 if side == "src" else 0  # the other end's field
+        key = (place, version, fld)
+        if key not in self.plan_pieces:
+            items = []
+            for srcs, dsts, ports in self.at.get(place, ()):
+                for s in srcs:
+                    if s[0] != version:
+                        continue
+                    for d in dsts:
+                        if d[0] == version:
+                            items.append(((d, s) if fld else (s, d), ports))
+            self.plan_pieces[key] = Pieces((fld, 1 - fld), items)
+        addrs = (ANY_NET[version], other) if fld else (other, ANY_NET[version])
+        return [cons[1 - fld] for cons, _ports in self.plan_pieces[key].overlapping(addrs, port)]  # type: ignore[misc]
+
+    def _other_address(self, place: tuple[Any, ...], side: str, zone: str, other: Cidr, port: Ranges | None, seed: int) -> Cidr | None:
+        """An address of ``zone`` that no name resolves to and that the plan does not allow here
+        (tried from the documentation ranges the zone holds, then its networks); None if a few tries find none."""
+        version = other[0]
+        nets = [n for n in self.zone_nets.get(zone, []) if n[0] == version]
+        allowed = self._planned_with(place, side, other, port)
+        tries = 0
+        for number in _candidates(version, nets, seed):
+            if (version, number) in self.resolved:
+                continue
+            probe = (version, number, BITS[version])
+            if not any(_contains(n, probe) for n in allowed):
+                return probe
+            tries += 1
+            if tries >= 16:
+                break
+        return None
+
+    def name_probes(self) -> None:
+        """Least privilege for ends known only by name: at every place a flow with such an end
+        crosses the edge, the same connection from (or to) another address of the end's zone, one
+        no name resolves to and no flow allows there, is dropped: the edge admits the name's
+        addresses, not its zone."""
+        table, result = self.table, self.result
+        assert table is not None
+        seen = set()
+        for flow, places, srcs, dsts, ports, sides in self.named:
+            proto = flow["protocol"]
+            tried = [None] if ports is None else [((lo, lo),) for lo, _hi in ports[:4]]
+            for side in sides:
+                name = self._named(flow, side)
+                zone = flow["%s_zone" % side]
+                seed = int.from_bytes(hashlib.sha256(str(name).encode("utf-8")).digest()[:8], "big")
+                for version in (4, 6):
+                    if not any(n[0] == version for n in (srcs if side == "src" else dsts)):
+                        continue
+                    theirs = [n for n in (dsts if side == "src" else srcs) if n[0] == version]
+                    if not theirs:
+                        continue
+                    other = _host_of(theirs[0])
+                    for hook, zin, zout in places:
+                        key = (hook, zin, zout, proto, version, side, name, other, ports)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        probe, port = None, None
+                        for port in tried:  # a port of the flow on which the plan allows no other address of the zone
+                            probe = self._other_address(key[:4], side, zone, other, port, seed)
+                            if probe is not None:
+                                break
+                        if probe is None:
+                            result.name_probes_planned += 1
+                            continue
+                        addrs = (probe, other) if side == "src" else (other, probe)
+                        for iif in self.zone_ifs[zin]:
+                            for oif in (self.zone_ifs[zout] if zout is not None else [None]):
+                                result.name_probes += 1
+                                region = table.region(hook, iif, oif, l4name(proto, version), version)
+                                if region.uncovered(addrs, port) is None:
+                                    result.open_probes.append("%s %s: %s > %s %s%s accepted, but %s is not an address of %s (zone %s; %s)" % (
+                                        hook, "%s>%s" % (iif, oif) if oif else iif, _host(addrs[0]), _host(addrs[1]), proto,
+                                        "" if port is None else " %d" % port[0][0], _host(probe), name, zone, flow["id"]))
+
     def probes(self) -> None:
         """Default deny: between two zones, and to the edge itself, a tcp port no flow plans is dropped."""
         table, result = self.table, self.result
@@ -1171,19 +1399,40 @@ class _Checker:
                                 "%s>%s" % (iif, oif) if oif else iif, _host(addrs[0]), _host(addrs[1]), port[0][0]))
 
 
+def _host_of(net: Cidr) -> Cidr:
+    return net[0], net[1], BITS[net[0]]
+
+
 def check_planned(plan: Mapping[str, Any], edge: str | None, nft_text: str | None,
                   windows_rules: Mapping[str, Iterable[Mapping[str, Any]]] | None,
-                  program_paths: Mapping[str, str] | None = None, probes: bool = True) -> PlannedCheck:
+                  program_paths: Mapping[str, str] | None = None, probes: bool = True,
+                  resolution: Resolution | None = None, name_sets: Mapping[str, str] | None = None,
+                  fqdn_ends: str | None = None) -> PlannedCheck:
     """Every planned flow against the rendered rule sets given: ``nft_text`` (the table of
     ``edge``) and ``windows_rules`` (host -> its rule dicts), at every point of the flow's
     ``enforced_by`` among them.  ``program_paths``: the role's ``windows_firewall_program_paths``.
-    A Windows host of ``enforced_by`` missing from ``windows_rules`` (when given) rejects its flows."""
+    A Windows host of ``enforced_by`` missing from ``windows_rules`` (when given) rejects its flows.
+
+    Ends known only by name (``fqdn_ends``, default the plan's ``edges.<edge>.fqdn_ends``, absent:
+    ``name``, as the renderer reads it): with ``name``, ``resolution`` is what DNS
+    answers (name -> addresses; default :func:`resolve_names`).  The table's sets of a name (by
+    their comment, or ``name_sets``: set -> name) hold the name's addresses, as the edge's refresh
+    script fills them; such an end is judged by those addresses, and another address of its zone
+    on the flow's port must be dropped.  ``fqdn_ends: zone``: such an end is its zone's networks."""
+    if fqdn_ends is None:
+        fqdn_ends = plan["edges"][edge].get("fqdn_ends", "name") if edge and edge in plan.get("edges", {}) else "name"
+    if fqdn_ends not in ("name", "zone"):
+        raise ValueError("fqdn_ends must be name or zone, not %r" % (fqdn_ends,))
     start, cpu = time.perf_counter(), time.process_time()
     result = PlannedCheck(edge=edge if nft_text is not None else None, plan_flows=len(plan["flows"]))
-    table = NftRuleset(nft_text) if nft_text is not None else None
+    answers = {k.lower().rstrip("."): tuple(v) for k, v in (resolve_names(plan) if resolution is None else resolution).items()}
+    table = NftRuleset(nft_text, answers, name_sets) if nft_text is not None else None
+    if table is not None:
+        result.name_sets = len(table.dns_sets)
+    result.names = sum(bool(v) for v in answers.values())
     hosts = {h: WindowsRules(r) for h, r in (windows_rules or {}).items()}
     result.windows_hosts = len(hosts)
-    checker = _Checker(plan, edge, table, hosts, program_paths or {}, result)
+    checker = _Checker(plan, edge, table, hosts, program_paths or {}, result, answers, fqdn_ends == "name")
     for flow in plan["flows"]:
         enforcers = flow.get("enforced_by")
         if enforcers is None:
@@ -1210,6 +1459,7 @@ def check_planned(plan: Mapping[str, Any], edge: str | None, nft_text: str | Non
             result.elsewhere += 1
     if table is not None and probes:
         checker.probes()
+        checker.name_probes()
     result.seconds, result.cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     return result
 

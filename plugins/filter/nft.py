@@ -24,6 +24,7 @@ def _render(plan: Any, edge: Any, table: Any, filter_input: Any, name: str):
     if not isinstance(plan, Mapping) or "flows" not in plan or "edges" not in plan:
         raise FilterArgumentError("the input must be a plan (as voiceops.firewall.plan returns it), got %s" % native_type_name(plan))
     args = filter_arguments(name, edge=edge, table=table, filter_input=filter_input)
+    # how an end known only by name is matched is the plan's (edges.<edge>.fqdn_ends), not an option here
     return render_edge(plan, args["edge"], table=args["table"], filter_input=bool(args["filter_input"]))
 
 

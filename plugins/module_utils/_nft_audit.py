@@ -5,12 +5,16 @@
 
 Both sides come from ``nft -j -s list table``: the live table, and the planned one loaded
 into a throw-away network namespace, so nft itself canonicalises both and formatting can
-never show up as drift. Handles and counters are ignored.
+never show up as drift. Handles and counters are ignored, and so are the elements of the sets
+that hold a DNS name's addresses (``_nft_table.NAME_SET``): the edge fills those from DNS, so
+only their declaration can drift.
 """
 
 from __future__ import annotations
 
 import json
+
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import NAME_SET
 
 
 def _canon(value):
@@ -55,6 +59,8 @@ def normalise(document):
                         key = key["elem"].get("val")
                     value = [key, elem[1]]
                 elements[_canon(_strip(value))] = comment
+            if kind == "set" and NAME_SET.fullmatch(data["name"]):
+                elements = {}  # filled from DNS on the edge
             head = dict((k, data[k]) for k in ("type", "flags", "map") if k in data)
             sets[data["name"]] = {"kind": kind, "head": _canon(head), "elements": elements}
     return {"chains": chains, "sets": sets}

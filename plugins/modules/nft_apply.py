@@ -25,6 +25,11 @@ description:
   - Idempotent. The module remembers the text it applied and the table as the kernel listed it
     right after (C(nft -s), without counters). Nothing changes when both still match. A table
     that someone edited by hand counts as drift and is replaced.
+  - Sets that hold the addresses of a DNS name (C(name_<name>_4), C(name_<name>_6); declared empty
+    by the rule set, filled on the edge by the DNS refresh of the role
+    C(voiceops.firewall.edge_firewall)) keep their elements. The same transaction that replaces the
+    table adds the live elements of each such set back, so a re-apply never empties them. Their
+    elements are not drift, their declarations are.
   - With O(confirm_timeout), the host arms a rollback before applying. If the apply is not
     confirmed within that many seconds (O(confirm) from a fresh connection), the host restores
     the last confirmed table by itself. This keeps an operator from being locked out. A second
@@ -84,8 +89,10 @@ attributes:
   diff_mode:
     support: full
     description: >-
-      Shows the table before (the text applied last, or the live listing when the table drifted
-      or lacks the marker) and after (O(content) as given).
+      Shows nft's listing of the live table before and nft's listing of O(content) (loaded in the
+      scratch namespace, marked as the collection's) after, so both sides have nft's own layout
+      and a one-line hand edit shows as a one-line difference. The elements of name sets, which
+      DNS fills on the edge, are left out of both sides.
   platform:
     support: full
     platforms: posix
@@ -146,6 +153,7 @@ ruleset:
 """
 
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -155,12 +163,15 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import COMMENT_MAX, DEFAULT_TABLE, MARKER, TABLE_NAME
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import COMMENT_MAX, DEFAULT_TABLE, MARKER, NAME_SET, TABLE_NAME
 
 LEGACY_TABLE = DEFAULT_TABLE  # written unmarked by versions before the marker; replaced without adopt
 # The head of a table as nft lists it: a flags line, then the comment; like nft's lexer, a quoted
 # string may span lines and never contains a quote.
 LISTED_HEAD = re.compile(r'table inet (\S+) \{\n((?:\tflags [^\n]*\n)?)(?:\tcomment "([^"]*)"\n)?')
+# A set's head in nft's listing, and the start of its elements (which may run over several lines).
+LISTED_SET = re.compile(r"\tset (\S+) \{$")
+LISTED_ELEMENTS = "\t\telements = {"
 PROBE_FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
 SCRATCH_SECONDS = 60
 WATCHER_LOCK_WAIT = 60
@@ -307,6 +318,80 @@ def _transaction(module, listing, table):
         table, table, table, head.group(2), comment, listing[head.end():])
 
 
+def _without_name_elements(listing):
+    """nft's listing with the elements of the name sets left out: DNS fills those on the edge, so
+    they are neither drift nor part of a diff."""
+    if listing is None:
+        return None
+    out = []
+    in_name = skipping = False
+    for line in listing.split("\n"):
+        if skipping:
+            skipping = not line.rstrip().endswith("}")
+            continue
+        head = LISTED_SET.match(line)
+        if head:
+            in_name = NAME_SET.fullmatch(head.group(1)) is not None
+        elif line == "\t}":
+            in_name = False
+        elif in_name and line.startswith(LISTED_ELEMENTS):
+            skipping = not line.rstrip().endswith("}")
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _name_sets(listing):
+    """The name sets a listing declares, with their type line (``type ipv4_addr``)."""
+    found = {}
+    current = None
+    for line in (listing or "").split("\n"):
+        head = LISTED_SET.match(line)
+        if head:
+            current = head.group(1) if NAME_SET.fullmatch(head.group(1)) else None
+        elif current and line.startswith("\t\ttype "):
+            found[current] = line.strip()
+            current = None
+    return found
+
+
+def _address(value):
+    """An element of a live name set as nft -j lists it, checked: an address or a prefix, else None."""
+    if isinstance(value, dict) and "elem" in value:
+        value = value["elem"].get("val")
+    if isinstance(value, dict) and "prefix" in value:
+        value = "%s/%s" % (value["prefix"].get("addr"), value["prefix"].get("len"))
+    if not isinstance(value, str):
+        return None
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return None
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
+def _carried_elements(module, table, live, listing):
+    """``add element`` lines that put the live elements of the name sets back into the new table
+    (only sets that the new table declares with the same type); appended to the transaction."""
+    wanted = _name_sets(listing)
+    kept = _name_sets(live)
+    common = sorted(name for name in wanted if kept.get(name) == wanted[name])
+    if not common:
+        return ""
+    rc, out, _err = _nft(module, ["-j", "list", "table", "inet", table])
+    if rc != 0:
+        return ""
+    lines = []
+    for item in json.loads(out).get("nftables", []):
+        data = item.get("set")
+        if not data or data.get("name") not in common:
+            continue
+        addresses = [a for a in (_address(e) for e in data.get("elem", [])) if a is not None]
+        if addresses:
+            lines.append("add element inet %s %s { %s }\n" % (table, data["name"], ", ".join(addresses)))
+    return "".join(lines)
+
+
 def _pending(path):
     """(token, deadline) of the apply awaiting confirmation, or None (no file, or an empty or broken one)."""
     fields = (_read(path) or "").split()
@@ -383,15 +468,19 @@ def _live_pending(module, paths):
     return pending
 
 
-def _diff(table, live, drift, applied_text, content):
-    if live is not None and not _is_marked(live):
-        before = "# live table (not marked as %s)\n%s" % (MARKER, live)
+def _diff(table, live, drift, listing):
+    """Like with like: nft's listing of the live table and nft's listing of the new one (from the
+    scratch namespace, marked as ours), without the name sets' elements."""
+    if live is None:
+        state = "absent"
+    elif not _is_marked(live):
+        state = "not marked as %s" % MARKER
     elif drift:
-        before = "# live table (%s)\n%s" % ("absent" if live is None else "changed outside voiceops.firewall", live or "")
+        state = "changed outside voiceops.firewall"
     else:
-        before = applied_text or ""
-    return {"before": before, "after": content,
-            "before_header": "table inet %s (live)" % table, "after_header": "table inet %s (plan)" % table}
+        state = "as applied last"
+    return {"before": _without_name_elements(live) or "", "after": _without_name_elements(listing),
+            "before_header": "table inet %s (live, %s)" % (table, state), "after_header": "table inet %s (plan, as nft lists it)" % table}
 
 
 def main():
@@ -430,6 +519,7 @@ def main():
     if not content.endswith("\n"):
         content += "\n"
     ruleset = _transaction(module, _scratch_listing(module, content, table), table)
+    listing = ruleset.split("\n", 2)[2]  # without the two lines that delete the table first
     _lock(module, paths["lock"], params["lock_timeout"], create=not module.check_mode)
     live = _live(module, table)
     if live is not None and not _is_marked(live) and table != LEGACY_TABLE and not params["adopt"]:
@@ -437,12 +527,12 @@ def main():
                              "write it; refused, nothing was changed. Set adopt: true to let nft_apply replace it."
                              % (table, MARKER))
     applied_text = _read(paths["text"])
-    drift = live != _read(paths["live"])
+    drift = _without_name_elements(live) != _without_name_elements(_read(paths["live"]))
     changed = drift or applied_text != content or (live is not None and not _is_marked(live))
     pending = _live_pending(module, paths)
     result = {"changed": changed, "drift": drift, "token": "", "ruleset": ruleset}
     if module._diff and changed:
-        result["diff"] = _diff(table, live, drift, applied_text, content)
+        result["diff"] = _diff(table, live, drift, listing)
     if not changed:
         if pending and params["confirm_timeout"]:
             # The table in force is this content, still waiting for its confirmation: hand it over.
@@ -463,7 +553,7 @@ def main():
     if params["confirm_timeout"]:
         result["token"], result["rollback_at"] = _arm_rollback(module, paths, table, live, params["confirm_timeout"],
                                                                pending)
-    rc, _out, err = _nft(module, ["-f", "-"], data=ruleset)
+    rc, _out, err = _nft(module, ["-f", "-"], data=ruleset + _carried_elements(module, table, live, listing))
     if rc != 0:
         if result["token"]:
             _put_pending(paths, pending)

@@ -16,6 +16,8 @@ description:
     reports what is missing, extra or modified, set element by set element and rule by rule.
   - nft canonicalises both sides, so formatting never counts as drift. Counters and handles are
     ignored.
+  - The elements of the sets that hold a DNS name's addresses (C(name_<name>_4), C(name_<name>_6)),
+    which the edge fills from DNS, are not drift; a change to such a set's declaration is.
   - Reads only. The host's rule set is never changed.
 author:
   - voiceops.firewall maintainers (@voiceops)

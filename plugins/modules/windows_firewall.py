@@ -140,9 +140,12 @@ options:
         cannot scope a rule to a name.
       - C(any) allows any remote address on the flow's protocol, ports and program, with a warning;
         C(skip) renders no rule for it, with a warning.
+      - C(resolve) (opt-in) resolves the name on the controller when the rules are rendered and
+        scopes the rule to those addresses; the task fails naming the name when it does not
+        resolve. The rules then depend on DNS at that moment (not byte-identical across DNS changes).
     type: str
     default: any
-    choices: [any, skip]
+    choices: [any, skip, resolve]
 notes:
   - Run M(voiceops.firewall.plan) once with C(output_dir) and pass that folder as O(plan_dir);
     the role C(voiceops.firewall.windows_firewall) does that.

@@ -27,6 +27,13 @@ Shape (see docs/edge.md):
   each, the narrowest first) and are compacted, as ``_nft_sets.py`` does; a merged element names
   every flow behind it (the report's ``trace``).
 * ``input`` does the same for flows to the edge itself (management SSH among them).
+* an end known only by name (``fqdn``, no addresses) is matched, with the edge's
+  ``voiceops_edge_fqdn_ends: name`` (the default; the plan's ``edges.<edge>.fqdn_ends``), by a named set per address family (``name_<slug>_4``, ``_6``;
+  ``_nft_table.name_set``) that the rendered text declares empty and the edge fills from DNS
+  (``roles/edge_firewall/files/voiceops-dns-sets``). Such flows are rules of their own after the
+  maps (``ip saddr @name_x_4 ip daddr 10.0.0.5 udp dport 9944 accept``), never elements of the
+  layered maps. With ``zone`` (or for a wildcard name, which DNS cannot list) the end's whole
+  zone stands in, reported under ``zone_wide``.
 
 The verdict of a rendered table for one packet (explain) is ``_nft_verdict.py``.
 """
@@ -36,20 +43,23 @@ from __future__ import annotations
 import fnmatch
 import functools
 import hashlib
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import DEFAULT_TABLE, marked_comment
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import DEFAULT_TABLE, canonical_name, marked_comment, name_set
 
 from ._errors import Problems
 from ._gc import gc_paused
 from ._nft_sets import BITS, Cidr, _elements, _fmt_cidr, _Item, _nets
-from ._plan_types import Flow, NftElement, NftNotEnforceable, NftReport, NftZoneWide, Plan
+from ._plan_types import (Flow, NftByName, NftElement, NftNameMatch, NftNameRule, NftNameSet, NftNotEnforceable, NftReport,
+                          NftZoneWide, Plan)
 from ._ports import PortSet, format_ports, parse_ports, union
-from ._schema import INVALID, clean, instance_name, interface_name, passthrough_name, table_name, zone_name
+from ._schema import INVALID, clean, fqdn_name, instance_name, interface_name, passthrough_name, table_name, zone_name
+from ._schema import HOST_VARS
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
@@ -73,6 +83,9 @@ class EdgeReport:
     forward_flows: list[str] = field(default_factory=list)
     input_flows: list[str] = field(default_factory=list)
     zone_wide: list[NftZoneWide] = field(default_factory=list)  # name-only ends enforced as a zone
+    by_name: list[NftByName] = field(default_factory=list)  # name-only ends enforced by a set filled from DNS
+    name_rules: list[NftNameRule] = field(default_factory=list)  # the rules that match those sets
+    name_sets: list[NftNameSet] = field(default_factory=list)  # the sets the edge fills from DNS
     not_enforceable: list[NftNotEnforceable] = field(default_factory=list)
     trace: dict[str, list[NftElement]] = field(default_factory=dict)  # set -> elements -> flow ids
     rules: int = 0
@@ -89,6 +102,9 @@ class EdgeReport:
             "forward_flows": self.forward_flows,
             "input_flows": self.input_flows,
             "zone_wide": self.zone_wide,
+            "by_name": self.by_name,
+            "name_rules": self.name_rules,
+            "name_sets": self.name_sets,
             "not_enforceable": self.not_enforceable,
             "trace": self.trace,
         }
@@ -99,11 +115,23 @@ def _ports_of(spec: tuple[str, ...]) -> PortSet:
     return parse_ports(spec)
 
 
+Nets = tuple[tuple[int, Cidr], ...]
+
+
 def _end_networks(plan: Plan, flow: Mapping[str, Any], side: str,  # Mapping: keys are computed from side
-                  report: EdgeReport) -> tuple[tuple[int, Cidr], ...]:
+                  report: EdgeReport, fqdn_ends: str = "zone") -> Nets | str:
+    """The end's networks; or, for an end known only by a name the edge can resolve (with
+    ``fqdn_ends: name``), that name (canonical), whose addresses the edge keeps in its sets."""
     end = flow[side]
     if end["addresses"]:
         return _nets(end["addresses"])
+    fqdn = end.get("fqdn") or ""
+    if fqdn_ends == "name" and fqdn and not fqdn.startswith("*."):  # DNS cannot list a wildcard's names
+        # a plan read from a file may hold anything: the name reaches the set's comment and the edge's config
+        problems = Problems()
+        clean(fqdn_name, fqdn, "flow %s: %s.fqdn" % (flow["id"], side), problems)
+        problems.raise_if_any()
+        return canonical_name(fqdn)
     zone = flow["%s_zone" % side]
     report.zone_wide.append({"flow": flow["id"], "end": side, "name": end["name"], "fqdn": end.get("fqdn") or "",
                              "enforced_as": "zone %s" % zone})
@@ -230,6 +258,108 @@ class _SetBuilder:
         return kinds + " : verdict" if self.with_ports else kinds
 
 
+Match = tuple[str, str] | tuple[str, tuple[str, ...]]  # ("set", name) or ("nets", networks as nft writes them)
+
+
+def _match(end: Nets | str, version: int) -> Match:
+    if isinstance(end, str):
+        return ("set", name_set(end, version))
+    parsed: list[Any] = [ipaddress.ip_network(_fmt_cidr(v, net, plen)) for v, (net, plen) in end if v == version]  # one version
+    return ("nets", tuple(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
+                          for n in ipaddress.collapse_addresses(parsed)))
+
+
+def _match_text(match: Match) -> str:
+    if match[0] == "set":
+        return "@%s" % match[1]
+    nets = match[1]
+    return nets[0] if len(nets) == 1 else "{ %s }" % ", ".join(nets)
+
+
+class _NameRules:
+    """The flows of one chain with an end known only by name: one rule per protocol, IP version
+    and pair of ends (the name's set, the other end's networks), their ports merged. Kept out of
+    the layered maps: the set's elements come from DNS on the edge, not from the plan."""
+
+    def __init__(self, chain: str) -> None:
+        self.chain = chain
+        self.items: dict[tuple[str, int, Match, Match | None], tuple[list[PortSet], set[str]]] = {}
+        self.fqdns: dict[str, str] = {}  # set -> name
+
+    def add(self, flow: Flow, src: Nets | str, dst: Nets | str | None, report: EdgeReport) -> bool:
+        proto, flow_id = flow["protocol"], flow["id"]
+        versions = {4, 6}
+        for end in (src, dst):
+            if end is not None and not isinstance(end, str):
+                versions &= {v for v, _net in end}
+        if not versions:
+            report.not_enforceable.append({"flow": flow_id, "why": "source and destination share no IP version"})
+            return False
+        for version in sorted(versions):
+            key = (proto, version, _match(src, version), None if dst is None else _match(dst, version))
+            have = self.items.setdefault(key, ([], set()))
+            if proto in L4:
+                have[0].append(_ports_of(tuple(flow["ports"])))
+            have[1].add(flow_id)
+        for side, end in (("src", src), ("dst", dst)):
+            if isinstance(end, str):
+                sets = [name_set(end, v) for v in sorted(versions)]
+                self.fqdns.update((s, end) for s in sets)
+                named = flow["src"] if side == "src" else flow["dst"]
+                report.by_name.append({"flow": flow_id, "end": side, "name": named["name"], "fqdn": end, "sets": sets,
+                                       "enforced_as": "name %s (set %s)" % (end, ", ".join(sets))})
+        return True
+
+    def render(self, report: EdgeReport) -> list[str]:
+        rank = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
+        rules = []
+        for key in sorted(self.items, key=lambda k: (rank.get(k[0], 9), k[0], k[1], k[2], k[3] or ("", ""))):
+            proto, version, src, dst = key
+            port_sets, ids = self.items[key]
+            fam = ADDR_MATCH[version]
+            parts = ["meta l4proto %s" % (L4[proto] if proto in L4 else PORTLESS[(proto, version)]),
+                     "%s saddr %s" % (fam, _match_text(src))]
+            entry: NftNameRule = {"chain": self.chain, "protocol": proto, "version": version,
+                                  "src": _report_match(src, self.fqdns), "flows": sorted(ids)}
+            if dst is not None:
+                parts.append("%s daddr %s" % (fam, _match_text(dst)))
+                entry["dst"] = _report_match(dst, self.fqdns)
+            if proto in L4:
+                spec = format_ports(port_sets[0] if len(port_sets) == 1 else union(*port_sets))
+                parts.append("%s dport %s" % (L4[proto], spec[0] if len(spec) == 1 else "{ %s }" % ", ".join(spec)))
+                entry["ports"] = spec
+            parts.append('counter accept comment "%s"' % _compact_ids(ids))
+            rules.append(" ".join(parts))
+            report.name_rules.append(entry)
+            report.rules += 1
+        return rules
+
+
+def _report_match(match: Match, fqdns: Mapping[str, str]) -> NftNameMatch:
+    if match[0] == "set":
+        name = str(match[1])
+        return {"set": name, "fqdn": fqdns[name]}
+    return {"networks": list(match[1])}
+
+
+def _name_set_lines(name_rules: Iterable[_NameRules], report: EdgeReport) -> list[str]:
+    """The declarations of the name sets the rules use: empty; the edge fills them from DNS."""
+    fqdns: dict[str, str] = {}
+    for rules in name_rules:
+        fqdns.update(rules.fqdns)
+    lines = []
+    for name, fqdn in sorted(fqdns.items()):
+        version = int(name[-1])
+        comment = "addresses of %s, from DNS on the edge" % fqdn
+        lines += ["\tset %s {" % name, "\t\ttype %s" % ADDR_TYPE[version]]
+        if len(comment) <= COMMENT_MAX:
+            lines.append('\t\tcomment "%s"' % comment)
+        lines.append("\t}")
+        report.name_sets.append({"set": name, "fqdn": fqdn, "family": version})
+        report.sets += 1
+    return lines
+
+
 # The names of the table's sets, maps and chains, in one place (explain reads a report by them).
 INPUT_PREFIX = "in"
 
@@ -290,6 +420,68 @@ def _service_lines(services: Mapping[str, tuple[str, PortSet]], report: EdgeRepo
         report.rules += 1
         report.services += 1
     return lines
+
+
+# Logging what the default deny drops (voiceops_edge_log_drops; docs/edge.md "Logging what the default deny drops").
+# The prefix names the zone pair: zone names are at most 31 characters of [a-z0-9_] (the schema), so
+# "voiceops drop <src>><dst> " stays within nft's 127-character log prefix and holds nothing to escape.
+DROP_LOG_PREFIX = "voiceops drop %s>%s "
+DROP_LOG_IN_PREFIX = "voiceops drop-in %s "  # to the edge itself, from a zone
+
+
+def _log_chain(name: str, prefix: str, rate: str, burst: int) -> list[str]:
+    return ["\tchain %s {" % name,
+            "\t\tcounter limit rate %s burst %d packets log prefix \"%s\"" % (rate, burst, prefix), "\t}"]
+
+
+def _verdict_map(name: str, key_type: str, elements: list[str]) -> list[str]:
+    return (["\tmap %s {" % name, "\t\ttype %s : verdict" % key_type, "\t\telements = {"]
+            + ["\t\t\t%s%s" % (e, "," if i < len(elements) - 1 else "") for i, e in enumerate(elements)]
+            + ["\t\t}", "\t}"])
+
+
+def _drop_log(plan: Plan, edge: str, zones: Mapping[str, list[str]], filter_input: bool,
+              report: EdgeReport) -> tuple[list[str], list[str], list[str]]:
+    """What logs the default deny's drops: the declarations (maps, one log chain per zone pair) and the
+    rule before the forward and the input default deny. A packet jumps by ``iifname . oifname`` to its
+    zone pair's chain, which counts it and logs it within that pair's own rate limit, and returns to
+    the drop. Nothing when the edge does not log (the default)."""
+    setting = plan["edges"][edge].get("log_drops")
+    if not setting:
+        return [], [], []
+    problems = Problems()  # a plan read from a file may hold anything here: through the schema again
+    path = "hostvars[%r].voiceops_edge_log_drops" % edge
+    checked = clean(HOST_VARS["voiceops_edge_log_drops"], setting, path, problems)
+    if checked is not INVALID and not (isinstance(checked, dict) and "rate" in checked and "burst" in checked):
+        problems.add(path, setting, "a mapping with rate and burst (the planner writes both)")
+    problems.raise_if_any()
+    rate, burst = checked["rate"], checked["burst"]
+    chains: list[str] = []
+    decl: list[str] = []
+    fwd_elements = []
+    for sz, dz in ((a, b) for a in sorted(zones) for b in sorted(zones) if a != b):
+        chain = "dlog_%s__%s" % (sz, dz)
+        chains += _log_chain(chain, DROP_LOG_PREFIX % (sz, dz), rate, burst)
+        fwd_elements += ['"%s" . "%s" : jump %s' % (i, o, chain) for i in zones[sz] for o in zones[dz]]
+    fwd: list[str] = []
+    if fwd_elements:
+        decl += _verdict_map("drop_log", "ifname . ifname", fwd_elements)
+        fwd = ["\t\tiifname . oifname vmap @drop_log"]
+        report.sets += 1
+        report.elements += len(fwd_elements)
+    inp: list[str] = []
+    if filter_input:
+        in_elements = []
+        for zone in sorted(zones):
+            chain = "dlog_in_%s" % zone
+            chains += _log_chain(chain, DROP_LOG_IN_PREFIX % zone, rate, burst)
+            in_elements += ['"%s" : jump %s' % (i, chain) for i in zones[zone]]
+        decl += _verdict_map("drop_log_in", "ifname", in_elements)
+        inp = ["\t\tiifname vmap @drop_log_in"]
+        report.sets += 1
+        report.elements += len(in_elements)
+    report.rules += len(fwd) + len(inp) + len(chains) // 3  # the vmap rules, and one rule per log chain
+    return decl + chains, fwd, inp
 
 
 def edge_placements(plan: Plan, edge: str) -> Iterator[tuple[Flow, Placement]]:
@@ -357,11 +549,24 @@ def check_edge(plan: Plan, edge: str) -> dict[str, list[str]]:
     return {z: list(i) for z, i in zones.items()}
 
 
-def render_edge(plan: Plan, edge: str, table: str = DEFAULT_TABLE,
-                filter_input: bool = True) -> tuple[str, EdgeReport]:
-    """Render the nftables table for ``edge``; returns the ``nft -f`` text and a report."""
+def render_edge(plan: Plan, edge: str, table: str = DEFAULT_TABLE, filter_input: bool = True) -> tuple[str, EdgeReport]:
+    """Render the nftables table for ``edge``; returns the ``nft -f`` text and a report.
+
+    How an end known only by name is matched is the plan's (``edges.<edge>.fqdn_ends``, from
+    ``voiceops_edge_fqdn_ends``): ``name`` (absent) by the sets the edge fills from DNS; ``zone``
+    admits that end's whole zone."""
     with gc_paused():
         return _render_edge(plan, edge, table, filter_input)
+
+
+def fqdn_ends_of(plan: Plan, edge: str) -> str:
+    """The edge's ``voiceops_edge_fqdn_ends`` as the plan keeps it (absent: ``name``), checked again:
+    a plan read from a file may hold anything."""
+    value = plan["edges"][edge].get("fqdn_ends", "name")
+    problems = Problems()
+    checked = clean(HOST_VARS["voiceops_edge_fqdn_ends"], value, "hostvars[%r].voiceops_edge_fqdn_ends" % edge, problems)
+    problems.raise_if_any()
+    return str(checked)
 
 
 def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple[str, EdgeReport]:
@@ -369,18 +574,32 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
     clean(table_name, table, "table", problems)
     problems.raise_if_any()
     zones = check_edge(plan, edge)
+    fqdn_ends = fqdn_ends_of(plan, edge)
     report = EdgeReport(edge=edge, table=table)
     fwd: dict[tuple[str, str], dict[tuple[str, int], _SetBuilder]] = defaultdict(dict)
     inp: dict[tuple[str, int], _SetBuilder] = {}
+    fwd_names: dict[tuple[str, str], _NameRules] = {}
+    in_names = _NameRules("managed_in")
     for flow, place in edge_placements(plan, edge):
+        srcs = _end_networks(plan, flow, "src", report, fqdn_ends)
         if place.kind == "input":
-            if _add_flow(inp, INPUT_PREFIX, flow, _end_networks(plan, flow, "src", report), None, report):
+            if isinstance(srcs, str):
+                added = in_names.add(flow, srcs, None, report)
+            else:
+                added = _add_flow(inp, INPUT_PREFIX, flow, srcs, None, report)
+            if added:
                 report.input_flows.append(flow["id"])
             continue
-        srcs = _end_networks(plan, flow, "src", report)
-        dsts = _end_networks(plan, flow, "dst", report)
+        dsts = _end_networks(plan, flow, "dst", report, fqdn_ends)
         pair = (place.src, place.dst)
-        if _add_flow(fwd[pair], _pair_prefix(*pair), flow, srcs, dsts, report):
+        builders = fwd[pair]  # the pair has its chain even when only named ends cross it
+        if isinstance(srcs, str) or isinstance(dsts, str):
+            if pair not in fwd_names:
+                fwd_names[pair] = _NameRules(_pair_chain(*pair))
+            added = fwd_names[pair].add(flow, srcs, dsts, report)
+        else:
+            added = _add_flow(builders, _pair_prefix(*pair), flow, srcs, dsts, report)
+        if added:
             report.forward_flows.append(flow["id"])
 
     if filter_input and not any(fid.startswith("management.") for fid in report.input_flows):
@@ -408,7 +627,7 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
     pair_chains: list[list[str]] = []
     services: dict[str, tuple[str, PortSet]] = {}
     vmap: list[str] = []
-    for zone, ifaces in sorted(zones.items()):  # inside one zone, across its own interfaces: trusted
+    for ifaces in (zones[z] for z in sorted(zones)):  # inside one zone, across its own interfaces: trusted
         for a in ifaces:
             for b in ifaces:
                 if a != b:
@@ -423,6 +642,8 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
             decl, rules = builder.render(report, services)
             lines += decl
             body += ["\t\t%s" % rule for rule in rules]
+        if (sz, dz) in fwd_names:
+            body += ["\t\t%s" % rule for rule in fwd_names[(sz, dz)].render(report)]
         body.append("\t}")
         pair_chains.append(body)
 
@@ -438,11 +659,16 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
         decl, rules = builder.render(report, services)
         lines += decl
         in_rules += ["\t\t%s" % rule for rule in rules]
+    if filter_input:
+        in_rules += ["\t\t%s" % rule for rule in in_names.render(report)]
+    lines += _name_set_lines([fwd_names[pair] for pair in sorted(fwd_names)] + ([in_names] if filter_input else []), report)
 
     lines += _service_lines(services, report)
     for body in pair_chains:
         lines += body
 
+    log_decl, log_fwd, log_in = _drop_log(plan, edge, zones, filter_input, report)
+    lines += log_decl
     lines += [
         "\tchain forward {",
         "\t\ttype filter hook forward priority filter; policy accept;",
@@ -462,6 +688,7 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
     if vmap:
         lines.append("\t\tiifname . oifname vmap @zone_pairs")
         report.rules += 1
+    lines += log_fwd
     lines += ["\t\tcounter drop comment \"voiceops default deny between managed zones\"", "\t}"]
     report.rules += 1
 
@@ -478,6 +705,7 @@ def _render_edge(plan: Plan, edge: str, table: str, filter_input: bool) -> tuple
         ]
         report.rules += 4
         lines += in_rules
+        lines += log_in
         lines += ["\t\tcounter drop comment \"voiceops default deny to the edge itself\"", "\t}"]
         report.rules += 1
     lines.append("}")

@@ -186,19 +186,21 @@ class WindowsHost:
     def hosts(self, plan: Plan) -> list[str]:
         return _windows.windows_hosts(plan)
 
-    def _rules(self, plan: Plan, host: str, settings: Mapping[str, Any],
-               any_path: bool = False) -> tuple[list[_windows.Rule], list[str]]:
+    def _rules(self, plan: Plan, host: str, settings: Mapping[str, Any], any_path: bool = False,
+               resolved: dict[str, list[str]] | None = None) -> tuple[list[_windows.Rule], list[str]]:
         paths = settings.get("program_paths") or {}
         if any_path:  # a verdict does not depend on where a program is installed
             paths = dict({f["program"]: f["program"] for f in plan.get("flows", []) if f.get("program")}, **paths)
         return _windows.render_host(plan, host, program_paths=paths,
                                     profiles=settings.get("profiles", _windows.PROFILES),
                                     outbound_default=settings.get("outbound_default", "allow"),
-                                    fqdn_remote=settings.get("fqdn_remote", "any"), group=settings.get("group", _windows.GROUP))
+                                    fqdn_remote=settings.get("fqdn_remote", "any"), group=settings.get("group", _windows.GROUP),
+                                    resolved=resolved)
 
     def files(self, plan: Plan, host: str, settings: Mapping[str, Any]) -> dict[str, str]:
+        resolved: dict[str, list[str]] = {}  # fqdn_remote: resolve; the review table shows the same answer
         try:
-            rules, warnings = self._rules(plan, host, settings)
+            rules, warnings = self._rules(plan, host, settings, resolved=resolved)
         except VoiceopsError as exc:  # its settings are the host's variables: say whose
             raise VoiceopsError(["hostvars[%r].%s" % (host, p) if p.startswith("windows_firewall_") else p
                                  for p in exc.problems]) from exc
@@ -206,7 +208,9 @@ class WindowsHost:
         data = {"host": host, "group": group, "rules": rules, "warnings": warnings,
                 "profiles": _windows.desired_profiles(settings.get("profiles", _windows.PROFILES),
                                                       settings.get("outbound_default", "allow"))}
-        return {"windows/%s.json" % host: _json(data), "windows/%s.md" % host: _windows.rules_markdown(host, group, rules, warnings)}
+        named = _windows.name_ends(plan, host, settings.get("outbound_default", "allow"), settings.get("fqdn_remote", "any"), resolved)
+        return {"windows/%s.json" % host: _json(data),
+                "windows/%s.md" % host: _windows.rules_markdown(host, group, rules, warnings, named)}
 
     def verdict(self, plan: Plan, host: str, settings: Mapping[str, Any], packet: Packet,
                 placement: Placement | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import socket
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -129,9 +130,69 @@ def missing_essentials(rules: Iterable[Rule], essentials: Iterable[str]) -> list
     return out
 
 
+FQDN_REMOTE = ("any", "skip", "resolve")
+
+
+def resolve_name(fqdn: str) -> list[str]:
+    """The addresses ``fqdn`` resolves to on the controller now (``fqdn_remote: resolve``), sorted;
+    raises OSError (``socket.gaierror``) when it does not resolve."""
+    if fqdn.startswith("*."):
+        raise OSError("a wildcard name cannot be resolved")
+    infos = socket.getaddrinfo(fqdn, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    addrs = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos
+             if info[0] in (socket.AF_INET, socket.AF_INET6)}
+    if not addrs:
+        raise OSError("no IPv4 or IPv6 address")
+    return [str(a) for a in sorted(addrs, key=lambda a: (a.version, a))]
+
+
+def _name_end(remote: Mapping[str, Any], flow_id: str, fqdn_remote: str, resolved: dict[str, list[str]],
+              problems: Problems) -> tuple[list[str] | None, str]:
+    """A remote end known only by name: the addresses its rule gets (None: no rule), and how that is enforced."""
+    fqdn = remote.get("fqdn") or ""
+    if fqdn_remote == "skip":
+        return None, "skipped (no rule; windows_firewall_fqdn_remote: skip)"
+    if fqdn_remote == "resolve" and fqdn:
+        if fqdn not in resolved:
+            try:
+                resolved[fqdn] = resolve_name(fqdn)
+            except (OSError, UnicodeError) as exc:
+                problems.add("windows_firewall_fqdn_remote", "resolve", "%s (%s, flow %s) does not resolve on the controller "
+                             "at plan time: %s" % (fqdn, remote["name"], flow_id, exc))
+                resolved[fqdn] = []
+        return list(resolved[fqdn]), "resolved at plan time: %s" % ", ".join(resolved[fqdn])
+    return ["0.0.0.0/0", "::/0"], "any address (name %s not enforced)" % (fqdn or remote["name"])
+
+
+def name_ends(plan: Plan, host: str, outbound_default: str = "allow", fqdn_remote: str = "any",
+              resolved: Mapping[str, list[str]] | None = None) -> list[dict[str, str]]:
+    """Per flow of ``host`` with a remote end known only by name: how its rule enforces that end
+    (for the review table). ``resolved``: what :func:`render_host` resolved (``resolve``)."""
+    rows = []
+    for flow in plan.get("flows", []):
+        if flow["dst"]["name"] == host:
+            remote = flow["src"]
+        elif flow["src"]["name"] == host and outbound_default == "block":
+            remote = flow["dst"]
+        else:
+            continue
+        if remote.get("addresses"):
+            continue
+        fqdn = remote.get("fqdn") or ""
+        if fqdn_remote == "skip":
+            how = "skipped (no rule)"
+        elif fqdn_remote == "resolve" and fqdn:
+            how = "resolved at plan time: %s" % ", ".join((resolved or {}).get(fqdn, []))
+        else:
+            how = "any address (name %s not enforced)" % (fqdn or remote["name"])
+        rows.append({"flow": flow["id"], "name": remote["name"], "fqdn": fqdn, "enforced_as": how})
+    return rows
+
+
 def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | None = None,
                 profiles: Iterable[str] = PROFILES, outbound_default: str = "allow", fqdn_remote: str = "any",
-                group: str = GROUP, outbound_essentials: Iterable[str] = ()) -> tuple[list[Rule], list[str]]:
+                group: str = GROUP, outbound_essentials: Iterable[str] = (),
+                resolved: dict[str, list[str]] | None = None) -> tuple[list[Rule], list[str]]:
     """The rules ``host`` should have, sorted by name, and warnings.
 
     Flows to the host become inbound rules scoped to the sources' addresses; flows from the host
@@ -139,8 +200,13 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
     direction, protocol, program and port set share one rule whose remote addresses are the
     union of theirs (each of those flows allows exactly those ports, so nothing is widened) and
     whose description lists the flow ids.
+
+    A remote end known only by name gets any address (``fqdn_remote: any``), no rule (``skip``),
+    or the addresses the name resolves to on the controller now (``resolve``; filled into
+    ``resolved``, name -> addresses): the output then depends on DNS at plan time.
     """
     problems = Problems()
+    resolved = {} if resolved is None else resolved
     instances = plan.get("instances", {})
     if host not in instances:
         raise WindowsFirewallError("host: %s is not in the plan (Windows hosts of the plan: %s)"
@@ -152,8 +218,8 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
     profile_list = _check_profiles(profiles, problems)
     if outbound_default not in ("allow", "block"):
         problems.add("windows_firewall_outbound_default", outbound_default, "allow or block")
-    if fqdn_remote not in ("any", "skip"):
-        problems.add("windows_firewall_fqdn_remote", fqdn_remote, "any or skip")
+    if fqdn_remote not in FQDN_REMOTE:
+        problems.add("windows_firewall_fqdn_remote", fqdn_remote, "any, skip or resolve")
     # The group is how the module finds its own rules: Get-NetFirewallRule -Group takes
     # wildcards, so a group of '*' would make every rule on the host look like ours.
     clean(rule_group, group, "windows_firewall_group", problems)
@@ -171,15 +237,23 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
             continue
         nets = list(remote.get("addresses") or [])
         if not nets:
-            if fqdn_remote == "skip":
+            named, how = _name_end(remote, flow["id"], fqdn_remote, resolved, problems)
+            if named is None:
                 warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
                                 "so this flow gets no rule (windows_firewall_fqdn_remote: skip)"
                                 % (flow["id"], remote["name"], remote.get("fqdn")))
                 continue
-            warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
-                            "so the rule allows any remote address on these ports"
-                            % (flow["id"], remote["name"], remote.get("fqdn")))
-            nets = ["0.0.0.0/0", "::/0"]
+            if how.startswith("resolved"):
+                warnings.append("%s: %s is given only by name (%s); the rule allows the addresses it resolved to on the "
+                                "controller at plan time (windows_firewall_fqdn_remote: resolve): %s"
+                                % (flow["id"], remote["name"], remote.get("fqdn"), ", ".join(named) or "none"))
+                if not named:
+                    continue
+            else:
+                warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
+                                "so the rule allows any remote address on these ports"
+                                % (flow["id"], remote["name"], remote.get("fqdn")))
+            nets = named
         program = flow.get("program") or None
         found = _program_path(program, paths, flow["id"], problems) if program else None
         program_paths_found: list[str | None] = list(found) if found else [None]
@@ -200,6 +274,8 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
                 entry["nets"].extend(pnets)
                 entry["flows"].append(flow["id"])
                 entry["services"].add(flow.get("service") or flow["entry"])
+                if flow.get("local"):  # a local rule: its description says so, and whose it is
+                    entry.setdefault("local", set()).add("%s (owner %s)" % (flow["entry"], flow["local"]["owner"]))
     problems.raise_if_any()
 
     rules: list[Rule] = []
@@ -217,7 +293,9 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
             "display_name": "%s: %s %s%s%s (%s)" % (
                 group, "in" if direction == "Inbound" else "out", _PROTOCOL_LABELS.get(protocol, protocol),
                 shown_ports, " " + program if program else "", services),
-            "description": "Managed by %s (do not edit). %s%s" % (group, FLOWS_MARK, ", ".join(sorted(set(entry["flows"])))),
+            "description": "Managed by %s (do not edit). %s%s%s" % (
+                group, "Local rules: %s. " % "; ".join(sorted(entry["local"])) if entry.get("local") else "",
+                FLOWS_MARK, ", ".join(sorted(set(entry["flows"])))),
             "direction": direction,
             "action": "Allow",
             "enabled": True,
@@ -299,8 +377,10 @@ def permitting_rule(rules: Iterable[_AnyRule], direction: str, protocol: str, po
     return None
 
 
-def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], warnings: list[str]) -> str:
-    """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``."""
+def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], warnings: list[str],
+                   named: Sequence[Mapping[str, str]] = ()) -> str:
+    """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``;
+    ``named``: how each remote end known only by name is enforced (:func:`name_ends`)."""
     def cell(values: Any) -> str:
         text = ", ".join(values) if isinstance(values, list) else str(values)
         return text.replace("|", "\\|")
@@ -314,6 +394,10 @@ def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], wa
         shown = [cell(rule[key]) for key in ("name", "direction", "protocol", "local_ports", "remote_ports",
                                              "remote_addresses", "program")]
         lines.append("| %s |" % " | ".join(shown + [cell(rule_flows(rule))]))
+    if named:
+        lines += ["", "## Ends known only by name", "", "| flow | end | name | enforced as |", "|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s |" % (cell(row["flow"]), cell(row["name"]), cell(row["fqdn"]), cell(row["enforced_as"]))
+                  for row in named]
     if warnings:
         lines += ["", "## Warnings", ""] + ["- %s" % cell(w) for w in warnings]
     return "\n".join(lines) + "\n"

@@ -5,7 +5,10 @@ On a small generated estate (benchmarks/estate.py: head office and one site, wit
 Server program rules and an ESP flow), rendered by the product: every planned flow is accepted
 by the rendered edge table and Windows rules; then each set or map element of the table, each
 port of a service chain, each Windows rule and each program path is taken away or changed, one
-at a time, and the check must fail, naming the flow.
+at a time, and the check must fail, naming the flow.  Ends known only by name: the sets of a
+name hold what the resolution answers; each rule of a name dropped, the resolution emptied (or one
+name left out) fails the check, and a rule of a name widened to the name's zone fails its
+least-privilege probe.
 """
 
 from __future__ import annotations
@@ -51,15 +54,15 @@ def estate(catalog):
     generator = _load("estate")
     est = generator.generate(HOSTS, SEED)
     the_plan = plan(catalog, build_estate(est.global_vars(), est.all_host_vars(), catalog))
-    text, _report = render_edge(the_plan, EDGE)
+    text, report = render_edge(the_plan, EDGE)
     rules = {host: _windows.render_host(the_plan, host, program_paths=generator.PROGRAM_PATHS)[0]
              for host in _windows.windows_hosts(the_plan)}
-    return the_plan, text, rules, generator.PROGRAM_PATHS
+    return the_plan, text, rules, generator.PROGRAM_PATHS, report
 
 
-def _check(verdicts, estate, text=None, rules=None):
-    the_plan, ours, win, paths = estate
-    return verdicts.check_planned(the_plan, EDGE, ours if text is None else text, win if rules is None else rules, paths)
+def _check(verdicts, estate, text=None, rules=None, **kwargs):
+    the_plan, ours, win, paths = estate[:4]
+    return verdicts.check_planned(the_plan, EDGE, ours if text is None else text, win if rules is None else rules, paths, **kwargs)
 
 
 def _element_lines(text):
@@ -133,10 +136,42 @@ def test_each_dropped_edge_element_fails(verdicts, estate):
     assert not missed, "dropped and not noticed: %s" % missed
 
 
+def _port_still_accepted(verdicts, text, chain, port):
+    """Every map element that jumps to ``chain`` is accepted on ``port`` by the table ``text`` (by another
+    element, of another layer): the port in ``chain`` is redundant, no verdict depends on it."""
+    table = verdicts.NftRuleset(text)
+    pairs = {verdict[1]: parts for parts, verdict in table.sets["zone_pairs"][2] if verdict and verdict[0] == "jump"}
+    found = 0
+    for name, (kind, types, elements) in table.sets.items():
+        users = [c for c in table.chains.values() if any("vmap @%s" % name in rule for rule in c.rules)]
+        if kind != "map" or not users or types[0] not in ("ipv4_addr", "ipv6_addr"):
+            continue
+        version = 4 if types[0] == "ipv4_addr" else 6
+        for parts, verdict in elements:
+            if verdict != ("jump", chain):
+                continue
+            for user in users:
+                if user.name not in pairs:  # an input map: not proven here
+                    return False
+                iif, oif = pairs[user.name]
+                box = tuple(verdicts.cidrs(p)[0] for p in parts)
+                region = table.region("forward", iif, oif, "tcp" if chain.startswith("svc_tcp") else "udp", version)
+                if region.uncovered(box, ((port, port),)) is not None:
+                    return False
+                found += 1
+    return found > 0
+
+
 def test_each_dropped_service_port_fails(verdicts, estate):
+    """Each port of a service chain, dropped, fails the check; unless every element that uses the
+    chain is accepted on that port by another element anyway (then no verdict changes)."""
     lines = estate[1].split("\n")
     changed = 0
+    redundant = []
+    chain = None
     for idx, line in enumerate(lines):
+        if line.startswith("\tchain "):
+            chain = line.split()[1]
         m = re.match(r"^(\t\t(?:tcp|udp) dport \{ )(.+)( \} accept)$", line)
         if not m:
             continue
@@ -146,9 +181,14 @@ def test_each_dropped_service_port_fails(verdicts, estate):
             mutated = list(lines)
             mutated[idx] = m.group(1) + ", ".join(kept) + m.group(3)
             result = _check(verdicts, estate, text="\n".join(mutated))
+            if result.ok and "-" not in ports[drop] and _port_still_accepted(verdicts, "\n".join(mutated), chain, int(ports[drop])):
+                redundant.append("%s of %s" % (ports[drop], chain))
+                continue
             assert not result.ok, "port %s of %s dropped and not noticed" % (ports[drop], line.strip())
             changed += 1
-    assert changed > 10
+    # e.g. tcp 443 of the phones' provisioning server, which the vendors' 0.0.0.0/0 element allows already
+    print("%d service ports dropped and caught; redundant: %s" % (changed, ", ".join(redundant) or "none"))
+    assert changed > 10 and len(redundant) <= 2, redundant
 
 
 def _redundant(rule, others, host_versions):
@@ -317,3 +357,118 @@ def test_rules_it_does_not_understand_are_errors(verdicts):
         with pytest.raises(verdicts.NftError):
             table.region("forward", "a", "b", "tcp", 4).uncovered(
                 (verdicts.cidrs("10.0.0.1")[0], verdicts.cidrs("10.9.0.1")[0]), verdicts.port_ranges(["443"]))
+
+
+# ---------------------------------------------------------------------------- ends known only by name
+
+def _by_name(estate):
+    """Edge flows with an end known only by name, by that name."""
+    out = {}
+    for entry in estate[4].by_name:
+        out.setdefault(entry["fqdn"], set()).add(entry["flow"])
+    return out
+
+
+def _name_rule_lines(text):
+    return [i for i, line in enumerate(text.split("\n")) if re.search(r" @name_\S+ ", line) and " counter accept" in line]
+
+
+def test_sets_filled_from_dns(verdicts, estate):
+    """The name sets hold what the resolution answers, of their family; an end known only by name is
+    judged by those addresses, and least-privilege probes run for it."""
+    text, report = estate[1], estate[4]
+    names = _by_name(estate)
+    assert names and report.name_sets and len(_name_rule_lines(text)) == len(report.name_rules) > 0
+    answers = verdicts.resolve_names(estate[0])
+    assert answers == verdicts.resolve_names(estate[0])  # deterministic
+    assert set(names) <= set(answers)
+    for name in names:
+        four, six = [ipaddress.ip_address(a) for a in answers[name]]
+        assert four in ipaddress.ip_network("203.0.113.0/24") and six in ipaddress.ip_network("2001:db8::/32")
+    given = {a for f in estate[0]["flows"] for side in ("src", "dst") for a in f[side]["addresses"]}
+    assert not given & {a for found in answers.values() for a in found}  # never another host's address
+    table = verdicts.NftRuleset(text, answers)
+    for entry in report.name_sets:
+        expected = [a for a in answers[entry["fqdn"]] if ipaddress.ip_address(a).version == entry["family"]]
+        assert [parts[0] for parts, _verdict in table.sets[entry["set"]][2]] == expected
+        assert table.dns_sets[entry["set"]] == entry["fqdn"]
+    unresolved = verdicts.NftRuleset(text)  # nothing resolved: as rendered, the sets are empty
+    assert all(not unresolved.sets[e["set"]][2] for e in report.name_sets)
+    result = _check(verdicts, estate)
+    assert result.ok, result.failure()
+    assert result.by_name == len(set().union(*names.values())) and result.name_sets == len(report.name_sets)
+    assert result.names == len(answers) and result.name_probes > 0
+    # the set's name known from the report when its comment is gone; from neither, the set stays empty
+    bare = re.sub(r"\t\tcomment \"addresses of [^\"]+\"\n", "", text)
+    assert bare != text
+    assert _check(verdicts, estate, text=bare, name_sets={e["set"]: e["fqdn"] for e in report.name_sets}).ok
+    result = _check(verdicts, estate, text=bare)
+    rejected = {r.flow for r in result.rejected}
+    # (the phones' https to the hosted PBX passes anyway: the vendors' 0.0.0.0/0 element allows tcp 443)
+    assert rejected <= set().union(*names.values()) and {"swyx.vpn_in:swyx_hosted>r0s0_vpn", "swyx.vpn_out:r0s0_vpn>swyx_hosted"} <= rejected
+
+
+def test_each_dropped_name_rule_fails(verdicts, estate):
+    text = estate[1]
+    lines = text.split("\n")
+    flows = set().union(*_by_name(estate).values())
+    for idx in _name_rule_lines(text):
+        result = _check(verdicts, estate, text="\n".join(lines[:idx] + lines[idx + 1:]))
+        assert not result.ok, "name rule dropped and not noticed: %s" % lines[idx].strip()
+        assert result.rejected and {r.flow for r in result.rejected} <= flows, result.failure()
+        assert any(r.flow in lines[idx] or r.flow.split(":")[0] in lines[idx] for r in result.rejected), result.failure()
+
+
+def test_empty_or_partial_resolution_fails(verdicts, estate):
+    names = _by_name(estate)
+    result = _check(verdicts, estate, resolution={})
+    assert not result.ok and {r.flow for r in result.rejected} == set().union(*names.values())
+    assert "resolves to no address" in result.failure()
+    answers = verdicts.resolve_names(estate[0])
+    for name, flows in sorted(names.items()):
+        result = _check(verdicts, estate, resolution={n: a for n, a in answers.items() if n != name})
+        assert {r.flow for r in result.rejected} == flows, result.failure()
+        # the name's IPv4 address only: the flows between IPv4 ends still pass, no IPv6 rule is needed
+        assert _check(verdicts, estate, resolution=dict(answers, **{name: answers[name][:1]})).ok
+
+
+def test_a_name_rule_admitting_its_zone_fails_the_probe(verdicts, estate):
+    """A rule that admits the whole zone of an end known only by name still accepts every planned flow,
+    but the probe from (to) another address of that zone is accepted: the check fails."""
+    text = estate[1]
+    lines = text.split("\n")
+    for idx in _name_rule_lines(text):
+        mutated = list(lines)
+        mutated[idx] = re.sub(r"@name_\S+_4 ", "0.0.0.0/0 ", re.sub(r"@name_\S+_6 ", "::/0 ", lines[idx]))
+        result = _check(verdicts, estate, text="\n".join(mutated))
+        assert not result.rejected, result.failure()
+        assert result.open_probes and all("is not an address of " in p for p in result.open_probes), lines[idx].strip()
+    # the edge rendered with voiceops_edge_fqdn_ends: zone admits the zones on purpose; judged as by name, it fails
+    zoned = dict(estate[0], edges=dict(estate[0]["edges"], **{EDGE: dict(estate[0]["edges"][EDGE], fqdn_ends="zone")}))
+    text_zone, _report = render_edge(zoned, EDGE)
+    assert "@name_" not in text_zone
+    assert verdicts.check_planned(zoned, EDGE, text_zone, None).ok
+    result = verdicts.check_planned(zoned, EDGE, text_zone, None, fqdn_ends="name")
+    assert not result.rejected and result.open_probes
+    assert "verdict check failed: planned_rejected = 0" in result.failure() and "default deny open: " in result.failure()
+
+
+def test_two_names_in_one_rule(verdicts):
+    sets = "".join('\tset name_%s_example_4 {\n\t\ttype ipv4_addr\n\t\tcomment "addresses of %s.example, from DNS on the edge"\n\t}\n'
+                   % (n, n) for n in ("a", "b"))
+    text = (TABLE % "\t\t\t10.0.0.0/24 . 10.9.0.1 : jump svc_tcp_443").replace("\tchain fwd_ab {\n", sets + "\tchain fwd_ab {\n").replace(
+        "vmap @ab_tcp4\n", "vmap @ab_tcp4\n\t\tmeta l4proto tcp ip saddr @name_a_example_4 ip daddr @name_b_example_4 tcp dport 22 counter accept\n")
+    answers = {"a.example": ["10.5.0.7", "2001:db8::7"], "B.Example.": ["10.6.0.1"]}
+    table = verdicts.NftRuleset(text, {k.lower().rstrip("."): v for k, v in answers.items()})
+    region = table.region("forward", "a", "b", "tcp", 4)
+    ssh = verdicts.port_ranges(["22"])
+
+    def box(src, dst):
+        return verdicts.cidrs(src)[0], verdicts.cidrs(dst)[0]
+    assert region.uncovered(box("10.5.0.7", "10.6.0.1"), ssh) is None
+    assert region.uncovered(box("10.5.0.8", "10.6.0.1"), ssh) is not None
+    assert region.uncovered(box("10.5.0.7", "10.6.0.2"), ssh) is not None
+    assert region.uncovered(box("10.5.0.7", "10.6.0.1"), verdicts.port_ranges(["23"])) is not None
+    assert table.sets["name_a_example_4"][2] == [(("10.5.0.7",), None)]  # the set's family only
+    empty = verdicts.NftRuleset(text).region("forward", "a", "b", "tcp", 4)  # nothing resolved: the sets stay empty
+    assert empty.uncovered(box("10.5.0.7", "10.6.0.1"), ssh) is not None

@@ -72,6 +72,7 @@ def test_every_crossing_flow_is_enforced_and_no_other(example_plan):
     assert report.forward_flows == expected
     assert report.input_flows == ["management.ssh:management>edge01"]
     traced = {fid for elements in report.trace.values() for e in elements for fid in e["flows"]}
+    traced |= {fid for rule in report.name_rules for fid in rule["flows"]}  # ends known only by name: rules of their own
     assert traced == set(expected) | set(report.input_flows)
 
 
@@ -79,8 +80,12 @@ def test_host_addresses_not_zones_where_hosts_are_known(example_plan):
     report = render_edge(example_plan, "edge01")[1]
     rtp = [e for e in report.trace["pbx__speech_udp4"] if "ms_speech_server.rtp:sip_gw01>speech01" in e["flows"]]
     assert [(e["element"], e["service"]) for e in rtp] == [("10.10.0.5 . 10.30.0.10", "svc_udp_40000-40999")]
-    # a name-only end (acme.telovip.de) is the one place a whole zone stands in, and it is reported
-    assert {z["name"] for z in report.zone_wide} == {"swyx_hosted", "speechlive"}
+    # a name-only end (acme.telovip.de) is matched by its name's set, not by its zone (voiceops_edge_fqdn_ends: name) ...
+    assert {b["name"] for b in report.by_name} == {"swyx_hosted", "speechlive"} and not report.zone_wide
+    # ... and with the plan's fqdn_ends: zone it is the one place a whole zone stands in, and it is reported
+    zone_plan = dict(example_plan, edges=dict(example_plan["edges"], edge01=dict(example_plan["edges"]["edge01"], fqdn_ends="zone")))
+    zone_report = render_edge(zone_plan, "edge01")[1]
+    assert {z["name"] for z in zone_report.zone_wide} == {"swyx_hosted", "speechlive"} and not zone_report.by_name
 
 
 def _plan_with_hosts(n: int, step: int = 1) -> dict:

@@ -132,7 +132,11 @@ def test_edge_reports_have_the_declared_keys(outcome):
         assert _problems(report, T.NftReport, "report of %s" % edge) == []
     elements = [e for v in report["trace"].values() for e in v]
     assert {("service" in e, "ports" in e) for e in elements} == {(True, True), (False, False)}, "maps and sets"
-    assert report["zone_wide"]
+    assert report["by_name"] and report["name_rules"] and report["name_sets"]
+    zone_plan = dict(plan, edges=dict(plan["edges"], **{edge: dict(plan["edges"][edge], fqdn_ends="zone")}))
+    zone = _nft.render_edge(zone_plan, edge)[1].as_dict()
+    assert _problems(zone, T.NftReport, "report of %s" % edge) == []
+    assert zone["zone_wide"]
 
 
 def test_a_flow_no_edge_can_enforce_is_reported_with_the_declared_keys(outcome):
