@@ -72,7 +72,7 @@ class ActionModule(ActionBase):
         unknown_vars = _pipeline.unknown_variables(names_by_host)
 
         global_vars = {name: self._var(task_vars, name)
-                       for name in (GLOBAL_VARS if given_plan is None else ("voiceops_lint_accept", "voiceops_lint_fail_on"))}
+                       for name in (GLOBAL_VARS if given_plan is None else ("voiceops_lint_accept", "voiceops_lint_fail_on", "voiceops_today"))}
         global_vars = {k: v for k, v in global_vars.items() if v is not None}
         render = dict(render=args["output_dir"] is not None, diagrams=args["diagrams"], views=args["diagram_views"],
                       role_vars=role_vars, artefacts=args["artefacts"])
@@ -86,7 +86,7 @@ class ActionModule(ActionBase):
                 catalog_extra = args["catalog_extra"]
                 if catalog_extra is None:
                     catalog_extra = self._var(task_vars, "voiceops_catalog_extra") or []
-                outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, **render)
+                outcome = _pipeline.run(global_vars, host_vars, catalog_paths, catalog_extra, catalog_dir=args["catalog_dir"], **render)
         except VoiceopsError as exc:
             result.update(failed=True, msg="voiceops.firewall.plan: " + exc.message, problems=exc.problems)
             return result

@@ -11,6 +11,7 @@ docs/lint.md.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import functools
 import ipaddress
@@ -47,7 +48,12 @@ RULES = {r.id: r for r in (
     Rule("VO106", "high", "SIP or RTP is reachable from an external zone"),
     Rule("VO107", "medium", "a flow to a host given by name can only be enforced as any address"),
     Rule("VO108", "medium", "flows between two zones cross no edge firewall and reach no host firewall of the plan"),
+    Rule("VO109", "high", "a component of one deployment sits in a zone of another (a HostedPBX classic phone in a VPNless branch)"),
+    Rule("VO201", "low", "a local rule or a lint acceptance expires soon"),
+    Rule("VO202", "critical", "a local rule or a lint acceptance has expired"),
 )}
+EXPIRY_WARN_DAYS = 14  # VO201 warns this many days before an expiry date (and on it)
+EXPIRED = "VO202"  # fails the gate whatever voiceops_lint_fail_on says, and cannot be accepted
 
 
 def _broad_source(flow: Flow, plan: Plan) -> bool:
@@ -135,6 +141,7 @@ def findings(plan: Plan) -> list[Finding]:
                                 "host firewall: nothing enforces them (join both zones on an edge, or declare the way in "
                                 "voiceops_routes)" % (pair["flows"], pair["src_zone"], pair["dst_zone"]), None))
     out += _feature_conflicts(plan)
+    out += _zone_conflicts(plan)
     return sorted(out, key=lambda f: (f["id"], f["subject"], f["flow"] or ""))
 
 
@@ -157,8 +164,38 @@ def _feature_conflicts(plan: Plan) -> list[Finding]:
     return out
 
 
+def _some(items: list[str], shown: int = 3) -> str:
+    """The first ``shown`` items and how many more: a finding's message stays one readable line at any size."""
+    more = len(items) - shown
+    return "; ".join(items[:shown]) + (" and %d more" % more if more > 0 else "")
+
+
+def _zone_conflicts(plan: Plan) -> list[Finding]:
+    """VO109: an instance whose component shares its zone with components its vendor documents for another
+    deployment (``not_in_zone_with``). One finding per instance and component; ``subject`` is the instance."""
+    out = []
+    by_zone: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, inst in sorted(plan["instances"].items()):
+        if inst.get("kind") != "zone":
+            by_zone.setdefault(inst["zone"], []).append((name, list(inst["components"])))
+    for fact in _checks(plan, "VO109"):
+        comp, others = fact["component"], set(fact["check"]["not_in_zone_with"])
+        for zone, members in sorted(by_zone.items()):
+            meets = ["%s runs %s" % (name, ", ".join(sorted(others & set(comps)))) for name, comps in members if others & set(comps)]
+            for name, comps in members:
+                if comp in comps and meets:
+                    out.append(_finding("VO109", None, name, "%s runs %s in zone %s, where %s: the catalog documents %s for "
+                                        "another deployment of the product (security fact %s), so its flows go where this "
+                                        "zone's devices do not talk: use %s there instead (or accept VO109 for subject %s "
+                                        "with the reason)" % (
+                                            name, comp, zone, _some(meets), comp, fact["id"],
+                                            " or ".join(fact["check"].get("instead", [])) or "the zone's own component", name),
+                                        fact["citation"]))
+    return out
+
+
 def check_accepts(raw: Any) -> list[dict[str, str]]:
-    """``voiceops_lint_accept``: a list of {id, flow or subject (globs), reason}; reason required."""
+    """``voiceops_lint_accept``: a list of {id, flow or subject (globs), reason, owner, expires}; reason required."""
     problems = Problems()
     items = clean(GLOBAL_VARS["voiceops_lint_accept"], raw, "voiceops_lint_accept", problems)
     problems.raise_if_any()
@@ -167,21 +204,26 @@ def check_accepts(raw: Any) -> list[dict[str, str]]:
         path = "voiceops_lint_accept[%d]" % idx
         if item.get("id") not in RULES:
             problems.add(path + ".id", item.get("id"), "not a lint rule (%s)" % ", ".join(sorted(RULES)))
+        elif item["id"] == EXPIRED:
+            problems.add(path + ".id", item["id"], "an expiry cannot be accepted: extend the expires date or remove the rule")
         if not item.get("reason", "").strip():
             problems.add(path + ".reason", item.get("reason"), "an accepted finding needs a reason")
         if not item.get("flow") and not item.get("subject"):
             problems.add(path, item, "say which finding: flow (a flow id or glob) or subject (a host or glob)")
-        accepts.append({k: item[k] for k in ("id", "flow", "subject", "reason") if item.get(k)})
+        accepts.append(dict({k: item[k] for k in ("id", "flow", "subject", "reason", "owner", "expires") if item.get(k)}, path=path))
     problems.raise_if_any()
     return accepts
 
 
-def apply_accepts(found: list[Finding], accepts: list[dict[str, str]]) -> list[Finding]:
+def apply_accepts(found: list[Finding], accepts: list[dict[str, str]], today: str | None = None) -> list[Finding]:
+    """Mark each finding an acceptance matches; an acceptance past its ``expires`` (given ``today``) no longer does."""
     out = []
     for finding in found:
         finding = dict(finding, accepted=None)  # type: ignore[assignment]  # a copy, with "accepted"
         for acc in accepts:
-            if acc["id"] != finding["id"]:
+            if acc["id"] != finding["id"] or finding["id"] == EXPIRED:
+                continue
+            if today is not None and acc.get("expires") and acc["expires"] < today:
                 continue
             if "flow" in acc and not fnmatch.fnmatchcase(finding["flow"] or "", acc["flow"]):
                 continue
@@ -196,13 +238,59 @@ def apply_accepts(found: list[Finding], accepts: list[dict[str, str]]) -> list[F
 def gate(found: list[Finding], fail_on: str | None) -> list[Finding]:
     """Unaccepted findings at or above ``fail_on`` (None or 'never': none)."""
     if fail_on in (None, "", "never"):
-        return []
+        return [f for f in found if f["id"] == EXPIRED]
     if not isinstance(fail_on, str) or fail_on not in SEVERITIES:
         problems = Problems()
         problems.add("voiceops_lint_fail_on", fail_on, "one of never, %s" % ", ".join(SEVERITIES))
         problems.raise_if_any()
     floor = SEVERITIES.index(fail_on)
-    return [f for f in found if not f["accepted"] and SEVERITIES.index(f["severity"]) >= floor]
+    return [f for f in found if f["id"] == EXPIRED or (not f["accepted"] and SEVERITIES.index(f["severity"]) >= floor)]
+
+
+def today(value: Any = None) -> str:
+    """The date the expiry checks use, ``YYYY-MM-DD``: ``voiceops_today`` when given (tests, reproducible CI
+    runs), else the controller's date in UTC."""
+    if value is None:
+        return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    problems = Problems()
+    checked = clean(GLOBAL_VARS["voiceops_today"], value, "voiceops_today", problems)
+    problems.raise_if_any()
+    return str(checked)
+
+
+def _days(first: str, last: str) -> int:
+    return (datetime.date.fromisoformat(last) - datetime.date.fromisoformat(first)).days
+
+
+def expiry_findings(plan: Plan, accepts: list[dict[str, str]], on: str) -> list[Finding]:
+    """VO201 and VO202 for the local rules (their flows' ``local``) and the acceptances with an ``expires`` date,
+    as of the date ``on``. A date is the last day the rule or acceptance holds; VO202 from the day after."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for flow in plan["flows"]:
+        local = flow.get("local")
+        expires = local.get("expires") if local else None
+        if not local or not expires or flow["entry"] in seen:
+            continue
+        seen.add(flow["entry"])
+        who = ", ".join(["owner %s" % local["owner"]] + (["ticket %s" % local["ticket"]] if local.get("ticket") else []))
+        out += _expiry(flow["id"], flow["entry"], "local rule %s (%s)" % (flow["entry"], who), expires, on,
+                       "remove it from voiceops_local_rules or move its expires date")
+    for acc in accepts:
+        if acc.get("expires"):
+            what = "lint acceptance %s (%s %s%s)" % (acc["path"], acc["id"], acc.get("flow") or acc.get("subject"),
+                                                     ", owner %s" % acc["owner"] if acc.get("owner") else "")
+            out += _expiry(None, acc["path"], what, acc["expires"], on, "fix the finding, or move the acceptance's expires date")
+    return sorted(out, key=lambda f: (f["id"], f["subject"], f["flow"] or ""))
+
+
+def _expiry(flow_id: str | None, subject: str, what: str, expires: str, on: str, fix: str) -> list[Finding]:
+    left = _days(on, expires)
+    if left < 0:
+        return [_finding(EXPIRED, flow_id, subject, "%s has expired: its last day was %s (today is %s); %s" % (what, expires, on, fix), None)]
+    if left <= EXPIRY_WARN_DAYS:
+        return [_finding("VO201", flow_id, subject, "%s expires on %s, in %d day(s)" % (what, expires, left), None)]
+    return []
 
 
 def junit(found: list[Finding], fail_on: str | None) -> str:

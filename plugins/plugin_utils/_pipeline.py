@@ -19,7 +19,7 @@ from typing import Any
 from . import _artefacts
 from ._catalog import load_catalog
 from ._estate import build_estate
-from ._lint import apply_accepts, check_accepts, findings, gate
+from ._lint import apply_accepts, check_accepts, expiry_findings, findings, gate, today
 from ._errors import Problems, VoiceopsError
 from ._plan_types import Finding, Plan
 from ._planner import SCHEMA_VERSION, plan
@@ -27,15 +27,15 @@ from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
 
 # What the plan reads: the play's variables, and per inventory host these.
 GLOBAL_VARS = ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
-               "voiceops_lint_accept", "voiceops_lint_fail_on")
+               "voiceops_lint_accept", "voiceops_lint_fail_on", "voiceops_local_rules", "voiceops_today")
 HOST_VARS = ("voiceops_components", "voiceops_zone", "voiceops_addresses", "voiceops_platform",
-             "voiceops_edge_zones", "voiceops_edge_passthrough", "ansible_host", "ansible_port", "ansible_winrm_port",
-             "ansible_psrp_port", "ansible_ssh_port", "ansible_psrp_protocol", "ansible_connection")
+             "voiceops_edge_zones", "voiceops_edge_passthrough", "voiceops_edge_log_drops", "voiceops_edge_fqdn_ends",
+             "ansible_host", "ansible_port", "ansible_winrm_port", "ansible_psrp_port", "ansible_ssh_port", "ansible_psrp_protocol", "ansible_connection")
 ROLE_VARS = WINDOWS_SETTINGS  # the target roles' variables that shape the targets' files
 # Every other inventory variable of the collection (read by the playbooks and roles).
 OTHER_VARS = ("voiceops_catalog_paths", "voiceops_catalog_extra", "voiceops_output_dir", "voiceops_plan_diagrams",
               "voiceops_plan_views", "voiceops_plan_dir", "voiceops_apply_dir", "voiceops_apply_edges",
-              "voiceops_apply_windows", "voiceops_diff_base", "voiceops_diff_change", "voiceops_diff_dir",
+              "voiceops_apply_windows", "voiceops_diff_base", "voiceops_diff_change", "voiceops_diff_dir", "voiceops_base_catalog_dir",
               "voiceops_audit_dir", "voiceops_audit_hosts", "voiceops_audit_fail_on_drift")
 KNOWN_VARS = frozenset(GLOBAL_VARS + tuple(v for v in HOST_VARS if v.startswith("voiceops_")) + OTHER_VARS)
 
@@ -72,14 +72,14 @@ class Outcome:
 
 def run(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], catalog_paths: Any = None,
         catalog_extra: Any = None, render: bool = False, diagrams: bool = True, views: list[str] | None = None,
-        role_vars: Mapping[str, Mapping[str, Any]] | None = None, artefacts: str = "all") -> Outcome:
+        role_vars: Mapping[str, Mapping[str, Any]] | None = None, artefacts: str = "all", catalog_dir: Any = None) -> Outcome:
     """Plan the estate; with ``render``, also every file of the plan (in memory, nothing written).
 
     ``role_vars``: per host, the target roles' variables (``windows_firewall_*``), over the
     roles' own defaults, for the targets' files. ``artefacts``: ``all`` files, or only the
     ``apply`` inputs (``_apply.py``).
     """
-    catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra)
+    catalog = load_catalog(extra_paths=catalog_paths, extra_data=catalog_extra, directory=catalog_dir)
     estate = build_estate(global_vars, host_vars, catalog)
     windows = _windows_settings(sorted(name for name, inst in estate.instances.items()
                                        if inst.kind == "host" and inst.platform == "windows"), role_vars)
@@ -113,7 +113,12 @@ def _windows_settings(hosts: list[str], role_vars: Mapping[str, Mapping[str, Any
 
 def _outcome(the_plan: Plan, global_vars: Mapping[str, Any], windows: Mapping[str, Mapping[str, Any]], render: bool,
              diagrams: bool, views: list[str] | None, artefacts: str) -> Outcome:
-    found = apply_accepts(findings(the_plan), check_accepts(global_vars.get("voiceops_lint_accept")))
+    # Expiry (local rules, acceptances) is the only part that depends on the date: it reaches the
+    # gate and the lint's own reports (findings), never the plan or a target's files.
+    accepts = check_accepts(global_vars.get("voiceops_lint_accept"))
+    on = today(global_vars.get("voiceops_today"))
+    found = apply_accepts(sorted(findings(the_plan) + expiry_findings(the_plan, accepts, on),
+                                 key=lambda f: (f["id"], f["subject"], f["flow"] or "")), accepts, on)
     fail_on = global_vars.get("voiceops_lint_fail_on", "high")
     blocking = gate(found, fail_on)
     files = _artefacts.render(the_plan, found, fail_on, diagrams, views, {"windows": windows}, artefacts) if render else None

@@ -41,12 +41,12 @@ def _cite(flow: Mapping[str, Any]) -> dict[str, Any]:
 def _entry(flow: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": flow["id"], "service": flow.get("service"), "protocol": flow["protocol"], "ports": list(flow.get("ports") or []),
             "src": flow["src"]["name"], "dst": flow["dst"]["name"], "enforced_by": list(flow.get("enforced_by") or []),
-            "why": flow.get("purpose"), "citation": _cite(flow)}
+            "why": flow.get("purpose"), "citation": _cite(flow), **({"local": dict(flow["local"])} if flow.get("local") else {})}
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     out = {}
-    for key in ENFORCED:
+    for key in ENFORCED + ("local",):  # a local rule's owner, reason, ticket or expiry: a reviewer sees it too
         if before.get(key) != after.get(key):
             out[key] = [before.get(key), after.get(key)]
     for end in ("src", "dst"):
@@ -97,6 +97,8 @@ def _ports(entry: Mapping[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, Mapping):  # a local rule's marking
+        return ", ".join("%s %s" % (k, v) for k, v in sorted(value.items()) if v is not None) or "-"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "-"
     return "-" if value is None else str(value)

@@ -41,11 +41,20 @@ class End(TypedDict):
     """One end of a flow (``src`` or ``dst``): an inventory host or an endpoint, and its component."""
 
     name: str
-    kind: str  # "host" or "endpoint"
+    kind: str  # "host" or "endpoint"; "zone" for a local rule's end that is a whole zone
     zone: str
     component: str
     addresses: list[str]  # "10.0.0.1" or "10.0.0.0/24"; empty when the end is given by fqdn
     fqdn: str | None
+
+
+class LocalRule(TypedDict):
+    """What a local rule's flow carries instead of a catalog citation (``voiceops_local_rules``)."""
+
+    owner: str
+    reason: str | None
+    ticket: str | None  # a local rule has a reason or a ticket, or both
+    expires: str | None  # YYYY-MM-DD; the lint's gate fails once it is past
 
 
 class Flow(TypedDict):
@@ -69,7 +78,8 @@ class Flow(TypedDict):
     replies_only: bool
     icmp_types: list[str] | None  # ICMP flows narrowed to these message types ("echo-request"); None: any
     condition: str | None
-    citation: Citation
+    citation: Citation  # a local rule's: doc "voiceops_local_rules", title "local rule (owner ...)", its reason as section
+    local: NotRequired[LocalRule]  # only a local rule's flow (entry "local.<name>", product "local"), instead of a catalog source
     enforced_by: list[str]  # set by the planner's enforcement step; empty: nothing the plan manages enforces it
 
 
@@ -80,9 +90,9 @@ class Zone(TypedDict):
 
 
 class Instance(TypedDict):
-    """An inventory host or an endpoint of the estate."""
+    """An inventory host or an endpoint of the estate (or a zone a local rule names as an end)."""
 
-    kind: str  # "host" or "endpoint"
+    kind: str  # "host" or "endpoint"; "zone": a local rule's end that is a whole zone (its networks)
     zone: str
     platform: str | None
     addresses: list[str]
@@ -99,6 +109,15 @@ class Edge(TypedDict):
     addresses: list[str]
     zones: dict[str, list[str]]
     passthrough: list[str]
+    log_drops: NotRequired["LogDrops"]  # voiceops_edge_log_drops; absent: the default deny drops in silence
+    fqdn_ends: NotRequired[str]  # voiceops_edge_fqdn_ends: "zone"; absent: "name" (sets filled from DNS on the edge)
+
+
+class LogDrops(TypedDict):
+    """How often an edge logs what its default deny drops, per zone pair (nft ``limit rate``)."""
+
+    rate: str  # "10/minute": a count per second, minute, hour or day
+    burst: int  # packets
 
 
 # voiceops_routes as given (``from`` is a keyword, hence the functional syntax).
@@ -122,13 +141,15 @@ class Unenforced(TypedDict):
 # What a security fact checks (``security_checks[].check``): ``rule`` and the keys that rule reads
 # (``with`` is a keyword, hence the functional syntax).
 Check = TypedDict("Check", {
-    "rule": str,  # VO102, VO103 or VO104
+    "rule": str,  # VO102, VO103, VO104 or VO109
     "only_from": NotRequired[list[str]],  # VO102: the components that may reach it
     "feature": NotRequired[str],  # VO103: the feature that must be off ...
     "with": NotRequired[list[str]],  # VO103: ... with these components
     "entry": NotRequired[str],  # VO104: the catalog entry
     "needs_feature": NotRequired[str],  # VO104: the feature it needs across zones ...
     "end": NotRequired[str],  # VO104: ... on this end ("src" or "dst")
+    "not_in_zone_with": NotRequired[list[str]],  # VO109: components of another deployment, never in its zone ...
+    "instead": NotRequired[list[str]],  # VO109: ... and what to use in such a zone
 })
 
 
@@ -210,6 +231,43 @@ class NftZoneWide(TypedDict):
     enforced_as: str  # "zone <zone>"
 
 
+class NftByName(TypedDict):
+    """A flow end given only by name, enforced by the sets the edge fills from DNS (``voiceops_edge_fqdn_ends: name``)."""
+
+    flow: str
+    end: str  # "src" or "dst"
+    name: str
+    fqdn: str  # canonical: lower case, no trailing dot
+    sets: list[str]  # name_<slug>_4, name_<slug>_6: the address families the rule matches
+    enforced_as: str  # "name <fqdn> (set <set>, ...)"
+
+
+class NftNameMatch(TypedDict, total=False):
+    set: str  # one end: the name's set ...
+    fqdn: str
+    networks: list[str]  # ... or networks, as the rule writes them
+
+
+class NftNameRule(TypedDict):
+    """A rule that matches an end by its name's set: one per chain, protocol, IP version and pair of ends."""
+
+    chain: str
+    protocol: str
+    version: int
+    src: NftNameMatch
+    dst: NotRequired[NftNameMatch]  # absent for a rule to the edge itself
+    ports: NotRequired[list[str]]  # tcp, udp
+    flows: list[str]
+
+
+class NftNameSet(TypedDict):
+    """A set the edge fills with the addresses of one name (the DNS refresh's configuration)."""
+
+    set: str
+    fqdn: str
+    family: int  # 4 or 6
+
+
 class NftNotEnforceable(TypedDict):
     flow: str
     why: str
@@ -224,6 +282,9 @@ class NftReport(TypedDict):
     forward_flows: list[str]  # sorted
     input_flows: list[str]  # sorted
     zone_wide: list[NftZoneWide]
+    by_name: list[NftByName]
+    name_rules: list[NftNameRule]
+    name_sets: list[NftNameSet]
     not_enforceable: list[NftNotEnforceable]
     trace: dict[str, list[NftElement]]  # set or map name -> its elements
 

@@ -12,14 +12,16 @@ The plan's JSON schema is described in ``docs/plan-schema.md``.
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
+from typing import Any
 
 from ._catalog import Catalog, Entry
 from ._errors import Problems
 from ._estate import ComponentConfig, Estate, Instance
 from ._gc import gc_paused
-from ._plan_types import End, Flow, Hop, Plan, SecurityCheck, Summary, Unenforced
-from ._ports import PortSet, format_ports
+from ._plan_types import Citation, End, Flow, Hop, Instance as PlanInstance, Plan, SecurityCheck, Summary, Unenforced
+from ._ports import PortError, PortSet, format_ports, parse_ports
 from ._topology import Topology, placements
 
 SCHEMA_VERSION = 2  # 2: edges have a kind; flows record enforced_by; plan has routes, paths, unenforced
@@ -199,6 +201,8 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
             src_cfg = src.components[src_comp]
             if entry.feature and entry.feature_on == "src" and entry.feature not in src_cfg.features:
                 continue
+            if entry.unless_feature and entry.unless_feature_on == "src" and entry.unless_feature in src_cfg.features:
+                continue  # e.g. a fax adapter on the provider's trunk has no flows with the local PBX
             if not dests and not _stood_in(catalog, index, entry.dst):
                 warnings.add("%s on %s needs a peer that plays %s; none is in the estate, so its entries %s are not planned"
                              % (src_comp, src.name, entry.dst, _entries_between(catalog, entry.src, entry.dst)))
@@ -208,6 +212,8 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
                     continue  # same computer: no network flow (e.g. TIMC beside Speech Server)
                 dst_cfg = dst.components[dst_comp]
                 if entry.feature and entry.feature_on == "dst" and entry.feature not in dst_cfg.features:
+                    continue
+                if entry.unless_feature and entry.unless_feature_on == "dst" and entry.unless_feature in dst_cfg.features:
                     continue
                 if entry.tls_alternative and (src_cfg.tls_only or dst_cfg.tls_only):
                     continue
@@ -225,6 +231,7 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
                 if entry.protocol in ("tcp", "udp") and not ports:
                     continue  # an empty optional port list (e.g. no application ports)
                 flows.append(_flow(entry, catalog, src, src_comp, dst, dst_comp, ports, ends, citations))
+    flows += _local_flows(catalog, estate, ends)
     flows.sort(key=lambda f: f["id"])
     paths, unenforced = _enforcement(estate, flows, outbound_block)
     return {
@@ -238,7 +245,7 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
             for z in sorted(estate.zones.values(), key=lambda z: z.name)
         },
         "management_networks": [str(n) for n in estate.management_networks],
-        "instances": {
+        "instances": _with_zone_ends(flows, {
             i.name: {
                 "kind": i.kind,
                 "zone": i.zone,
@@ -252,13 +259,15 @@ def _plan(catalog: Catalog, estate: Estate, outbound_block: frozenset[str] = fro
                    if i.kind == "host" and i.platform == "windows" else {}),  # type: ignore[typeddict-item]
             }
             for i in sorted(estate.instances.values(), key=lambda i: i.name)
-        },
+        }),
         "edges": {
             e.name: {
                 "kind": "nftables",
                 "addresses": [str(n.network_address) for n in e.addresses],
                 "zones": {z: list(ifaces) for z, ifaces in sorted(e.zones.items())},
                 "passthrough": list(e.passthrough),
+                **({"log_drops": dict(e.log_drops)} if e.log_drops else {}),  # type: ignore[typeddict-item]
+                **({"fqdn_ends": e.fqdn_ends} if e.fqdn_ends != "name" else {}),  # type: ignore[typeddict-item]  # absent: name
             }
             for e in sorted(estate.edges.values(), key=lambda e: e.name)
         },
@@ -344,6 +353,96 @@ def _flow(entry: Entry, catalog: Catalog, src: Instance, src_comp: str, dst: Ins
         "condition": entry.condition,
         "citation": dict(citation),
     }
+
+
+LOCAL_PRODUCT = "local"  # a local rule's flows: entry "local.<name>", product "local", no citation
+
+
+def _local_end(estate: Estate, name: str, path: str, ends: _Ends, problems: Problems) -> End | None:
+    """A local rule's end: an inventory host or endpoint (component "local"), or a whole zone (kind "zone")."""
+    inst = estate.instances.get(name)
+    zone = estate.zones.get(name)
+    if inst is not None and zone is not None:
+        problems.add(path, name, "is both a host or endpoint and a zone; rename one of them")
+        return None
+    if inst is not None:
+        return ends.end(inst, LOCAL_PRODUCT)
+    if zone is not None:
+        nets = [str(n) if n.num_addresses != 1 else str(n.network_address) for n in zone.networks]
+        return {"name": name, "kind": "zone", "zone": name, "component": LOCAL_PRODUCT, "addresses": nets, "fqdn": None}
+    known = sorted(estate.instances) + sorted(estate.zones)
+    close = difflib.get_close_matches(name, known, n=1)
+    problems.add(path, name, "no host, endpoint or zone of that name" + (" (did you mean %r?)" % close[0] if close else ""))
+    return None
+
+
+def local_citation(name: str, rule: dict[str, Any]) -> Citation:
+    """Where a catalog flow cites a vendor document, a local rule's flow names its rule and owner (never a document)."""
+    who = ["owner %s" % rule["owner"]] + ["%s %s" % (k, rule[k]) for k in ("ticket", "expires") if rule.get(k)]
+    return {"doc": "voiceops_local_rules", "title": "local rule (%s)" % ", ".join(who),
+            "section": "%s: %s" % (name, rule.get("reason") or "ticket %s" % rule["ticket"])}
+
+
+def _with_zone_ends(flows: list[Flow], instances: dict[str, PlanInstance]) -> dict[str, PlanInstance]:
+    """The instances, and each zone a local rule names as an end, as an instance of kind "zone" (its networks),
+    so that every flow end is an instance of the plan."""
+    zone_ends = {end["name"]: end for f in flows if f.get("local") for end in (f["src"], f["dst"]) if end["kind"] == "zone"}
+    if not zone_ends:
+        return instances
+    for name, end in zone_ends.items():
+        instances[name] = {"kind": "zone", "zone": end["zone"], "platform": None, "addresses": list(end["addresses"]),
+                           "fqdn": None, "components": [LOCAL_PRODUCT], "features": {}}
+    return dict(sorted(instances.items()))
+
+
+def _local_flows(catalog: Catalog, estate: Estate, ends: _Ends) -> list[Flow]:
+    """``voiceops_local_rules`` as flows: enforced like any other, marked ``local`` (owner, reason, ticket, expires)
+    where a catalog flow has its citation. Whether one has expired is the lint's business (the gate), not the plan's."""
+    problems = Problems()
+    out: list[Flow] = []
+    seen: dict[str, int] = {}
+    for idx, rule in enumerate(estate.local_rules):
+        path = "voiceops_local_rules[%d]" % idx
+        name, proto = rule["name"], rule["protocol"]
+        entry_id = "%s.%s" % (LOCAL_PRODUCT, name)
+        if name in seen:
+            problems.add(path + ".name", name, "listed twice (also voiceops_local_rules[%d])" % seen[name])
+            continue
+        seen[name] = idx
+        if entry_id in catalog.entries:
+            problems.add(path + ".name", name, "the catalog has an entry %s; choose another name" % entry_id)
+        if not rule.get("reason") and not rule.get("ticket"):
+            problems.add(path, sorted(rule), "a local rule needs a reason or a ticket (or both)")
+            continue
+        src = _local_end(estate, rule["from"], path + ".from", ends, problems)
+        dst = _local_end(estate, rule["to"], path + ".to", ends, problems)
+        ports: PortSet = ()
+        if proto in ("tcp", "udp"):
+            try:
+                ports = parse_ports(rule.get("ports"))
+            except PortError as exc:
+                problems.add(path + ".ports", rule.get("ports"), "%s needs ports: %s" % (proto, exc))
+                continue
+        elif rule.get("ports") is not None:
+            problems.add(path + ".ports", rule["ports"], "only tcp and udp have ports")
+        if src is None or dst is None:
+            continue
+        if src["name"] == dst["name"]:
+            problems.add(path + ".to", rule["to"], "from and to are the same")
+            continue
+        out.append({  # type: ignore[typeddict-item]  # no "enforced_by" yet: _enforcement sets it on every flow
+            "id": "%s:%s>%s" % (entry_id, src["name"], dst["name"]),
+            "entry": entry_id, "product": LOCAL_PRODUCT, "service": name,
+            "purpose": rule.get("reason") or "ticket %s" % rule["ticket"],
+            "src": src, "dst": dst, "src_zone": src["zone"], "dst_zone": dst["zone"],
+            "protocol": proto, "ports": format_ports(ports), "program": None, "feature": None, "transport": None,
+            "tls_alternative": None, "replies_only": False, "icmp_types": None, "condition": None,
+            "citation": local_citation(name, rule),
+            "local": {"owner": rule["owner"], "reason": rule.get("reason"), "ticket": rule.get("ticket"),
+                      "expires": rule.get("expires")},
+        })
+    problems.raise_if_any()
+    return out
 
 
 def _summary(flows: list[Flow]) -> Summary:
