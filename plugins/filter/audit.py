@@ -21,6 +21,8 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "explain": as_filter(_explain.explain, "explain"),
+            "explain_check": as_filter(_explain.check, "explain_check"),
+            "explain_text": as_filter(_explain.text, "explain_text"),
             "drift_text": as_filter(_drift.drift_text, "drift_text"),
             "audit_junit": as_filter(_drift.junit, "audit_junit"),
             "audit_drifted": as_filter(_drift.drifted, "audit_drifted"),

@@ -76,6 +76,8 @@ class Edge:
     zones: dict[str, tuple[str, ...]]  # zone -> interfaces (may be empty: decided by the role)
     addresses: tuple[Network, ...]
     passthrough: tuple[str, ...] = ()  # interfaces forwarded unfiltered, by declaration
+    log_drops: dict[str, Any] | None = None  # voiceops_edge_log_drops: {rate, burst}; None: off
+    fqdn_ends: str = "name"  # voiceops_edge_fqdn_ends: how an end known only by name is matched (name or zone)
 
 
 @dataclass
@@ -85,11 +87,33 @@ class Estate:
     instances: dict[str, Instance] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
     routes: list[dict[str, Any]] = field(default_factory=list)  # voiceops_routes, zones checked
+    local_rules: list[dict[str, Any]] = field(default_factory=list)  # voiceops_local_rules, schema-checked (the planner resolves them)
 
 
 def _suggest(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1)
     return " (did you mean %r?)" % close[0] if close else ""
+
+
+def unknown_zone(value: Any, zones: Mapping[str, Any]) -> str:
+    """The message for a zone name that ``voiceops_zones`` does not define."""
+    known = sorted(zones)
+    close = difflib.get_close_matches(str(value), known, n=1)
+    hint = "did you mean %r? " % close[0] if close else ""
+    return "unknown zone %r (%sknown zones: %s)" % (value, hint, ", ".join(known) or "none")
+
+
+@dataclass(frozen=True)
+class _Places:
+    """The zones instances are placed in, and what an earlier problem already made uncertain.
+
+    One mistake gets one message: an instance whose placement depends on a refused zone network,
+    on overlapping zones or on a refused ``voiceops_zones`` is not reported a second time.
+    """
+
+    zones: dict[str, Zone]
+    refused: frozenset[str] = frozenset()  # zones with a refused network: what it would hold is unknown
+    unusable: bool = False  # voiceops_zones itself was refused or missing
 
 
 def _network(value: str, path: str, problems: Problems, host: bool = False) -> Network | None:
@@ -100,12 +124,27 @@ def _network(value: str, path: str, problems: Problems, host: bool = False) -> N
     try:
         net = ipaddress.ip_network(value.strip(), strict=True)
     except ValueError as exc:
-        problems.add(path, value, "not an IP address or network (%s)" % exc)
-        return None
+        return _loose_network(value, path, problems, host, exc)
     if host and net.num_addresses != 1:
         problems.add(path, value, "a host address is a single address, not a network")
         return None
     return net
+
+
+def _loose_network(value: str, path: str, problems: Problems, host: bool, exc: ValueError) -> Network | None:
+    """A network written with host bits (``10.0.0.1/24``) is refused with the form to write instead; the
+    network it means is returned, so that nothing placed in it is reported again."""
+    try:
+        iface = ipaddress.ip_interface(value.strip())
+    except ValueError:
+        problems.add(path, value, "not an IP address or network (%s)" % exc)
+        return None
+    if host:
+        problems.add(path, value, "a host address is one address without a prefix length: write %s" % iface.ip)
+        return ipaddress.ip_network(iface.ip)
+    problems.add(path, value, "%s has host bits set: write the network %s (or %s/%d for the one address %s)"
+                 % (value, iface.network, iface.ip, iface.ip.max_prefixlen, iface.ip))
+    return iface.network
 
 
 def _networks(value: list[str], path: str, problems: Problems, host: bool = False) -> tuple[Network, ...]:
@@ -121,24 +160,28 @@ def _net_key(net: Network) -> tuple[int, int, int]:
     return (net.version, int(net.network_address), net.prefixlen)
 
 
-def _zones(raw: Any, problems: Problems) -> dict[str, Zone]:
+def _zones(raw: Any, problems: Problems) -> _Places:
     path = "voiceops_zones"
     if raw is INVALID:
-        return {}
+        return _Places({}, unusable=True)
     if not raw:
         problems.add(path, raw, "a mapping of zone name to its networks is required")
-        return {}
+        return _Places({}, unusable=True)
     zones: dict[str, Zone] = {}
+    refused = set()
     for name, zraw in raw.items():
         zpath = "%s.%s" % (path, name)
         external = zraw.get("external", False)
         nets = zraw.get("networks", list(ANY_NETWORKS) if external else None)
+        before = len(problems.items)
         if nets is None:
             problems.add(zpath + ".networks", nets, "required (only an external zone defaults to any address)")
-            continue
+            nets = []
         zones[name] = Zone(name, _networks(nets, zpath + ".networks", problems), external, zraw.get("description", ""))
+        if len(problems.items) > before:
+            refused.add(name)
     _check_overlaps(zones, problems)
-    return zones
+    return _Places(zones, frozenset(refused))
 
 
 def _check_overlaps(zones: dict[str, Zone], problems: Problems) -> None:
@@ -160,7 +203,9 @@ def _check_overlaps(zones: dict[str, Zone], problems: Problems) -> None:
             if ozone not in seen:
                 seen.add(ozone)
                 problems.add("voiceops_zones.%s.networks" % zone, str(net),
-                             "overlaps %s of zone %s; internal zones must not overlap" % (onet, ozone))
+                             "%s overlaps %s of zone %s; internal zones must not overlap, as every address belongs to one "
+                             "zone: make them disjoint (remove %s from zone %s, or %s from zone %s, or split the wider "
+                             "network into the parts each zone owns)" % (net, onet, ozone, net, zone, onet, ozone))
         open_nets.append((net, zone))
 
 
@@ -249,32 +294,70 @@ def _inside(addr: Network, net: Network) -> bool:
             and int(addr.network_address) & int(net.netmask) == int(net.network_address))
 
 
-def _place(name: str, path: str, zone_path: str, zone_name: Any, addresses: tuple[Network, ...],
-           zones: dict[str, Zone], problems: Problems, fqdn: str | None) -> str | None:
-    """The zone of an instance: the declared one (checked) or the one its addresses fall in."""
+def _nets_text(nets: tuple[Network, ...], most: int = 4) -> str:
+    shown = ", ".join(str(n) for n in nets[:most])
+    return shown + (" and %d more" % (len(nets) - most) if len(nets) > most else "") if nets else "no networks"
+
+
+def _addr_text(addr: Network) -> str:
+    return str(addr.network_address) if addr.num_addresses == 1 else str(addr)
+
+
+def _place(name: str, path: str, zone_path: str | None, zone_name: Any, addresses: tuple[Network, ...],
+           places: _Places, problems: Problems, fqdn: str | None) -> str | None:
+    """The zone of an instance: the declared one (checked) or the one its addresses fall in.
+
+    ``zone_path`` is the variable that declares the zone (None: the instance has none, as the
+    management networks). Nothing is said when an earlier problem (a refused zone network,
+    overlapping zones) is the cause: that problem has its own message.
+    """
+    zones = places.zones
+    if places.unusable:
+        return None
     if zone_name is not None:
         if zone_name not in zones:
-            problems.add(zone_path, zone_name, "unknown zone" + _suggest(str(zone_name), sorted(zones)))
+            problems.add(str(zone_path), zone_name, unknown_zone(zone_name, zones))
             return None
         zone = zones[zone_name]
-        if not zone.external:
+        if not zone.external and zone_name not in places.refused:
             for addr in addresses:
                 if not any(_inside(addr, n) for n in zone.networks):
-                    problems.add(path, str(addr), "not inside the networks of zone %s" % zone_name)
+                    elsewhere = sorted(z.name for z in zones.values() if not z.external and any(_inside(addr, n) for n in z.networks))
+                    fix = ("it is in zone %s: set %s to %s, or leave it unset" % (elsewhere[0], zone_path, elsewhere[0]) if elsewhere
+                           else "add a network that holds it to voiceops_zones.%s.networks, or correct the address" % zone_name)
+                    problems.add(path, str(addr), "%s is not inside the networks of zone %s (%s): %s"
+                                 % (_addr_text(addr), zone_name, _nets_text(zone.networks), fix))
         return zone_name
-    found = set()
-    for addr in addresses:
-        hits = [z.name for z in zones.values() if not z.external
-                and any(_inside(addr, n) for n in z.networks)]
-        found.update(hits or ["<none>"])
-    if len(found) == 1 and "<none>" not in found:
-        return found.pop()
     if not addresses and fqdn:
-        problems.add(path, fqdn, "%s is given by name: say which zone it is in" % name)
-    else:
-        problems.add(path, [str(a) for a in addresses],
-                     "%s is in no zone (its addresses fall in %s); set its zone or fix voiceops_zones" % (name, sorted(found) or "none"))
-    return None
+        problems.add(str(zone_path), None, "%s is given only by name (%s), so its zone cannot come from its addresses: "
+                     "set its zone (%s)" % (name, fqdn, ", ".join(sorted(zones)) or "no zone is defined"))
+        return None
+    by_addr = [(addr, [z.name for z in zones.values() if not z.external and any(_inside(addr, n) for n in z.networks)])
+               for addr in addresses]
+    if any(len(hits) > 1 for _addr, hits in by_addr):
+        return None  # in two zones: they overlap, which voiceops_zones.<zone>.networks reports
+    found = {hits[0] for _addr, hits in by_addr if hits}
+    outside = [addr for addr, hits in by_addr if not hits]
+    if outside:
+        if places.refused:
+            return None  # the network that would hold it may be the refused one
+        external = sorted(z.name for z in zones.values() if z.external)
+        hint = ""
+        if zone_path is not None and external:
+            hint = "; or, if it is outside every internal network, set %s: %s" % (zone_path, external[0])
+        problems.add(path, [_addr_text(a) for a in outside],
+                     "%s is in none of the networks of voiceops_zones: add a network that holds %s to its zone "
+                     "(voiceops_zones.<zone>.networks)%s" % (name if zone_path is not None else "a management network",
+                                                             ", ".join(_addr_text(a) for a in outside), hint))
+        return None
+    if len(found) > 1:
+        problems.add(path, [_addr_text(a) for a in addresses],
+                     "%s has addresses in different zones (%s); an instance is in one zone: give it the addresses of one "
+                     "zone, or make one instance per zone" % (name, ", ".join("%s in %s" % (_addr_text(a), hits[0]) for a, hits in by_addr)))
+        return None
+    if not found:  # no addresses and no name: the caller says what to give
+        return None
+    return found.pop()
 
 
 def management_port(hv: Mapping[str, Any], platform: str) -> tuple[str | None, Any]:
@@ -320,15 +403,14 @@ def _add_management_target(configs: dict[str, ComponentConfig], platform: str, h
     configs[comp_name] = ComponentConfig(comp_name, params, frozenset(), False, {}, path)
 
 
-def _management_endpoint(estate: Estate, catalog: Catalog, problems: Problems) -> None:
+def _management_endpoint(estate: Estate, places: _Places, catalog: Catalog, problems: Problems) -> None:
     if not estate.management_networks or "management_station" not in catalog.components:
         return
     if MANAGEMENT in estate.instances:
         problems.add("voiceops_endpoints.%s" % MANAGEMENT, MANAGEMENT,
                      "the name is reserved for the endpoint made from voiceops_management_networks")
         return
-    zone = _place(MANAGEMENT, "voiceops_management_networks", "voiceops_management_networks", None,
-                  estate.management_networks, estate.zones, problems, None)
+    zone = _place(MANAGEMENT, "voiceops_management_networks", None, None, estate.management_networks, places, problems, None)
     if zone is None:
         return
     config = ComponentConfig("management_station", {}, frozenset(), False, {}, "voiceops_management_networks")
@@ -344,7 +426,8 @@ def build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mapping
 
 def _clean_globals(global_vars: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
     return {key: clean(GLOBAL_VARS[key], global_vars[key], key, problems)
-            for key in ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes")
+            for key in ("voiceops_zones", "voiceops_management_networks", "voiceops_endpoints", "voiceops_routes",
+                        "voiceops_local_rules")
             if key in global_vars}
 
 
@@ -369,14 +452,17 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
     estate = Estate()
     roles = catalog.roles
     gv = _clean_globals(global_vars, problems)
-    estate.zones = _zones(gv.get("voiceops_zones", {}), problems)
+    places = _zones(gv.get("voiceops_zones", {}), problems)
+    estate.zones = places.zones
     mgmt = gv.get("voiceops_management_networks", [])
     estate.management_networks = () if mgmt is INVALID else _networks(mgmt, "voiceops_management_networks", problems)
 
+    participants: set[str] = set()
     for host in sorted(host_vars, key=str):
         raw = host_vars[host]
         if not isinstance(raw, Mapping) or (raw.get("voiceops_edge_zones") is None and raw.get("voiceops_components") is None):
             continue  # not part of the estate: its name and variables are none of the plan's business
+        participants.add(str(host))
         cleaned = _clean_host(host, raw, problems)
         if cleaned is None:
             continue
@@ -399,11 +485,19 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
             _edge(host, edge_raw, base + ".voiceops_edge_zones", addresses, estate, problems)
             if host in estate.edges:
                 estate.edges[host].passthrough = tuple(sorted(set(hv.get("voiceops_edge_passthrough", []))))
+                estate.edges[host].log_drops = log_drops_setting(hv.get("voiceops_edge_log_drops", False))
+                estate.edges[host].fqdn_ends = hv.get("voiceops_edge_fqdn_ends", "name")
+        elif hv.get("voiceops_edge_fqdn_ends", "name") != "name":
+            problems.add(base + ".voiceops_edge_fqdn_ends", hv["voiceops_edge_fqdn_ends"],
+                         "only an edge firewall (a host with voiceops_edge_zones) matches ends known only by name")
+        elif hv.get("voiceops_edge_log_drops"):
+            problems.add(base + ".voiceops_edge_log_drops", hv["voiceops_edge_log_drops"],
+                         "only an edge firewall (a host with voiceops_edge_zones) drops forwarded traffic")
         elif hv.get("voiceops_edge_passthrough"):
             problems.add(base + ".voiceops_edge_passthrough", hv["voiceops_edge_passthrough"],
                          "only an edge firewall (a host with voiceops_edge_zones) forwards traffic")
         configs = _component_configs(hv.get("voiceops_components") or {}, base + ".voiceops_components", catalog, problems, roles)
-        zone = _place(host, apath, base + ".voiceops_zone", hv.get("voiceops_zone"), addresses, estate.zones, problems, None)
+        zone = _place(host, apath, base + ".voiceops_zone", hv.get("voiceops_zone"), addresses, places, problems, None)
         if zone is None:
             continue
         platform = _host_platform(hv, base, configs, catalog, problems)
@@ -412,24 +506,41 @@ def _build_estate(global_vars: Mapping[str, Any], host_vars: Mapping[str, Mappin
         _add_management_target(configs, platform, hv, base, catalog, problems)
         estate.instances[host] = Instance(host, "host", zone, addresses, None, platform, configs)
 
-    for name, eraw in _endpoint_items(gv.get("voiceops_endpoints", {}), problems).items():
-        _endpoint(name, eraw, estate, catalog, roles, problems)
+    endpoints = _endpoint_items(gv.get("voiceops_endpoints", {}), problems)
+    for name, eraw in endpoints.items():
+        _endpoint(name, eraw, estate, places, catalog, roles, problems)
 
-    estate.routes = _routes(gv.get("voiceops_routes", []), estate.zones, problems)
-    _management_endpoint(estate, catalog, problems)
-    known = set(estate.instances)
+    estate.routes = _routes(gv.get("voiceops_routes", []), places, problems)
+    local_rules = gv.get("voiceops_local_rules", [])
+    estate.local_rules = [] if local_rules is INVALID else local_rules
+    _management_endpoint(estate, places, catalog, problems)
+    # a peer that names a refused host or endpoint is not reported: the refusal has its own message
+    declared = set(estate.instances) | participants | set(endpoints) | {MANAGEMENT}
     for inst in estate.instances.values():
         for comp in inst.components.values():
             for role, names in comp.peers.items():
-                for peer in sorted(names - known):
+                for peer in sorted(names - declared):
                     problems.add("%s.peers.%s" % (comp.path, role), peer,
                                  "no host or endpoint of that name" + _suggest(peer, sorted(estate.instances)))
     problems.raise_if_any()
     return estate
 
 
-def _routes(raw: Any, zones: dict[str, Zone], problems: Problems) -> list[dict[str, Any]]:
-    if raw is INVALID:
+LOG_DROPS_DEFAULT = {"rate": "10/minute", "burst": 5}
+
+
+def log_drops_setting(value: Any) -> dict[str, Any] | None:
+    """``voiceops_edge_log_drops`` (schema-checked) as the plan keeps it: {rate, burst}, or None when off."""
+    if value is True:
+        return dict(LOG_DROPS_DEFAULT)
+    if isinstance(value, Mapping):
+        return dict(LOG_DROPS_DEFAULT, **value)
+    return None
+
+
+def _routes(raw: Any, places: _Places, problems: Problems) -> list[dict[str, Any]]:
+    zones = places.zones
+    if raw is INVALID or places.unusable:
         return []
     out = []
     for idx, route in enumerate(raw):
@@ -437,7 +548,7 @@ def _routes(raw: Any, zones: dict[str, Zone], problems: Problems) -> list[dict[s
         named = [("from", route["from"])] + [("via[%d]" % i, z) for i, z in enumerate(route.get("via", []))] + [("to", route["to"])]
         unknown = [(key, zone) for key, zone in named if zone not in zones]
         for key, zone in unknown:
-            problems.add("%s.%s" % (path, key), zone, "unknown zone" + _suggest(zone, sorted(zones)))
+            problems.add("%s.%s" % (path, key), zone, unknown_zone(zone, zones))
         if not unknown:
             out.append(dict(route, via=route.get("via", [])))  # the plan always says which zones are between
     return out
@@ -453,7 +564,8 @@ def _edge(host: str, edge_raw: list[str] | dict[str, list[str]], epath: str, add
     ezones: dict[str, tuple[str, ...]] = {}
     for zname, ifaces in sorted(edge_raw.items()):
         if zname not in estate.zones:
-            problems.add("%s.%s" % (epath, zname), zname, "unknown zone" + _suggest(zname, sorted(estate.zones)))
+            if estate.zones:  # with no zones at all, voiceops_zones has the message
+                problems.add("%s.%s" % (epath, zname), zname, unknown_zone(zname, estate.zones))
             continue
         ezones[zname] = tuple(ifaces)
     estate.edges[host] = Edge(host, ezones, addresses)
@@ -475,24 +587,32 @@ def _endpoint_items(endpoints: Any, problems: Problems) -> dict[str, dict[str, A
     return dict(sorted(listed.items()))
 
 
-def _endpoint(name: str, eraw: dict[str, Any], estate: Estate, catalog: Catalog, roles: set[str], problems: Problems) -> None:
+def _endpoint(name: str, eraw: dict[str, Any], estate: Estate, places: _Places, catalog: Catalog, roles: set[str],
+              problems: Problems) -> None:
     epath = "voiceops_endpoints.%s" % name
     if name in estate.instances:
         problems.add(epath, name, "an inventory host has the same name")
         return
     configs = _component_configs(eraw.get("components", {}), epath + ".components", catalog, problems, roles)
+    zone_name = eraw.get("zone")
+    if places.unusable or (zone_name is not None and zone_name not in places.zones):
+        _place(name, epath + ".addresses", epath + ".zone", zone_name, (), places, problems, None)  # its one message
+        return
     fqdn = eraw.get("fqdn")
     if fqdn is None:
         fqdns = sorted({known for c in configs if (known := catalog.components[c].fqdn)})
         fqdn = fqdns[0] if len(fqdns) == 1 else None
     addresses = _networks(eraw.get("addresses", []), epath + ".addresses", problems)
-    zone_name = eraw.get("zone")
-    if zone_name is not None and zone_name in estate.zones and estate.zones[zone_name].external and not addresses and not fqdn:
+    if zone_name is not None and estate.zones[zone_name].external and not addresses and not fqdn:
         addresses = estate.zones[zone_name].networks
     if not addresses and not fqdn:
-        problems.add(epath, eraw, "give addresses or an fqdn")
+        if not eraw.get("addresses"):  # a refused address has its own message
+            external = sorted(z.name for z in places.zones.values() if z.external)
+            problems.add(epath + ".addresses", eraw.get("addresses"),
+                         "give the addresses of %s, or its name (%s.fqdn); only an endpoint in an external zone "
+                         "(%s.zone: %s) defaults to any address" % (name, epath, epath, external[0] if external else "none is defined"))
         return
-    zone = _place(name, epath + ".addresses", epath + ".zone", zone_name, addresses, estate.zones, problems, fqdn)
+    zone = _place(name, epath + ".addresses", epath + ".zone", zone_name, addresses, places, problems, fqdn)
     if zone is None:
         return
     estate.instances[name] = Instance(name, "endpoint", zone, addresses, fqdn,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
-from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain, text
 
 from example_inventory import example_outcome
 
@@ -94,3 +94,60 @@ def test_everyday_mistakes_get_a_precise_answer():
     with pytest.raises(VoiceopsError) as info:
         explain(plan, "sip_gw01", "speech01", "udp")
     assert "port: udp needs the destination port, one from 1 to 65535 (got '(none)')" in info.value.message
+
+
+# An end known only by name (swyx_hosted: acme.telovip.de, no addresses) is that name, not its zone
+
+VPN = ("swyx_vpn01", "udp", 9944)  # swyx.vpn_in: the provider's endpoint to the VPN router
+
+
+def test_an_address_matches_a_name_only_end_only_if_the_name_resolves_to_it():
+    result = explain(PLAN, "203.0.113.77", *VPN)
+    assert result["verdict"] == "permit_if"
+    assert result["only_if"] == ["203.0.113.77 is an address of acme.telovip.de"]
+    (flow,) = result["flows"]
+    assert flow["id"] == "swyx.vpn_in:swyx_hosted>swyx_vpn01" and flow["only_if"] == result["only_if"][0]
+    # the plan-level answer and the edge's agree: neither can know what the name resolves to
+    assert result["targets"]["edge01"]["verdict"] == "unknown" and result["enforcement"] == "unknown"
+    lines = text(result).splitlines()
+    assert lines[0] == "PERMIT only if 203.0.113.77 is an address of acme.telovip.de: internet -> swyx_vpn01, udp/9944"
+    assert "    only if: 203.0.113.77 is an address of acme.telovip.de (the plan knows that end only by name)" in lines
+    # the other direction, by address too; and another port is still denied outright
+    back = explain(PLAN, "10.10.0.1", "203.0.113.77", "udp", 9944)
+    assert back["verdict"] == "permit_if" and [f["id"] for f in back["flows"]] == ["swyx.vpn_out:swyx_vpn01>swyx_hosted"]
+    assert explain(PLAN, "203.0.113.77", "swyx_vpn01", "udp", 9945)["verdict"] == "deny"
+
+
+@pytest.mark.parametrize("src", ["swyx_hosted", "acme.telovip.de", "ACME.telovip.de."])
+@pytest.mark.parametrize("dst", ["swyx_vpn01", "10.10.0.1"])
+def test_asked_by_its_name_a_name_only_end_is_permitted_by_its_flow(src, dst):
+    result = explain(PLAN, src, dst, "udp", 9944)
+    assert result["verdict"] == "permit" and "only_if" not in result
+    assert [f["id"] for f in result["flows"]] == ["swyx.vpn_in:swyx_hosted>swyx_vpn01"]
+    assert result["src"] == {"name": "swyx_hosted", "address": None, "zone": "internet", "fqdn": "acme.telovip.de"}
+    assert text(result).splitlines()[:2] == [
+        "PERMIT: swyx_hosted -> swyx_vpn01, udp/9944",
+        "from swyx_hosted (acme.telovip.de, zone internet) to swyx_vpn01 (10.10.0.1, zone pbx)"]
+    assert explain(PLAN, src, dst, "udp", 9945)["verdict"] == "deny"
+    assert explain(PLAN, src, "sip_gw01", "udp", 9944)["verdict"] == "deny", "the name's flows go to the VPN router only"
+
+
+def test_an_unconditional_flow_makes_a_plain_permit():
+    """A flow that holds the address outright wins over one that holds it only through a name."""
+    plan = json.loads(json.dumps(PLAN))
+    vpn_in = next(f for f in plan["flows"] if f["id"] == "swyx.vpn_in:swyx_hosted>swyx_vpn01")
+    flow = json.loads(json.dumps(vpn_in))
+    flow.update(id="lab.vpn_backup:backup>swyx_vpn01", entry="lab.vpn_backup")
+    flow["src"].update(addresses=["203.0.113.0/24"], fqdn=None, name="backup")
+    plan["flows"] = sorted(plan["flows"] + [flow], key=lambda f: f["id"])
+    result = explain(plan, "203.0.113.77", *VPN)
+    assert result["verdict"] == "permit" and "only_if" not in result
+    assert {f["id"]: f.get("only_if") for f in result["flows"]} == {
+        "lab.vpn_backup:backup>swyx_vpn01": None,
+        "swyx.vpn_in:swyx_hosted>swyx_vpn01": "203.0.113.77 is an address of acme.telovip.de"}
+
+
+def test_a_name_no_endpoint_has_is_refused_as_before():
+    with pytest.raises(VoiceopsError) as info:
+        explain(PLAN, "other.telovip.de", *VPN)
+    assert "src: neither a host or endpoint of the plan nor an IP address (got 'other.telovip.de')" in info.value.problems

@@ -166,7 +166,7 @@ def test_a_route_naming_an_unknown_zone_names_the_variable():
     catalog = load_catalog()
     global_vars, hosts = _estate_vars()
     global_vars["voiceops_routes"] = [{"from": "branch", "to": "infra", "via": ["wna"]}]
-    with pytest.raises(VoiceopsError, match=r"voiceops_routes\[0\]\.via\[0\]: unknown zone \(did you mean 'wan'\?\)"):
+    with pytest.raises(VoiceopsError, match=r"voiceops_routes\[0\]\.via\[0\]: unknown zone 'wna' \(did you mean 'wan'\? known zones: "):
         build_estate(global_vars, hosts, catalog)
 
 
