@@ -36,10 +36,12 @@ log() {
 # --- Debian packages ---------------------------------------------------------
 # nftables: nft -c on rendered rulesets; sip-tester (sipp): SIP traffic in the functional tests;
 # iproute2: network namespaces; openssh-server: test targets; graphviz: `dot` draws the diagrams;
-# with --test also the linter that ansible-test sanity runs on shell scripts.
-apt_packages=(nftables sip-tester iproute2 openssh-server graphviz)
+# with --test also the linter that ansible-test sanity runs on shell scripts, and chromium: the
+# explorer page is tested in a real browser (Playwright drives it and never downloads one);
+# dnsmasq-base: a real DNS server (the binary alone, no system service) for the edge's name sets.
+apt_packages=(nftables sip-tester iproute2 openssh-server graphviz dnsmasq-base)
 if [ "$want_test" = 1 ]; then
-    apt_packages+=(shellcheck)
+    apt_packages+=(shellcheck chromium)
 fi
 
 install_debian_packages() {

@@ -343,13 +343,27 @@ class _Tags(HTMLParser):
         self.other.append("declaration %r" % data)
 
 
-def html_skeleton(text: str) -> tuple[tuple[Any, ...], list[str]]:
+# The explorer page's own scripts: its data (JSON) and its code, exactly these two start tags.
+EXPLORER_SCRIPTS = (("script", (("type", "application/json"), ("id", "data"))), ("script", ()))
+
+
+def html_skeleton(text: str, own_scripts: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()) -> tuple[tuple[Any, ...], list[str]]:
+    """The elements of an HTML text, and its problems: any <script> but the page's own (``own_scripts``,
+    each once), event handlers, script URLs, comments. The caller compares the elements with an
+    ordinary value's, so a hostile value that adds an element (a second script included) shows."""
     parser = _Tags()
     parser.feed(text)
     parser.close()
     problems = list(parser.other)
-    if any(tag == "script" for tag, _attrs in parser.tags):
-        problems.append("a <script> element")
+    for key, count in parser.tags.items():
+        if key[0] == "script" and (key not in own_scripts or count != 1):
+            problems.append("a <script> element %r (x%d)" % (key, count))
+    if own_scripts:
+        data = re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
+        if data is None:
+            problems.append("no data block")
+        else:
+            problems += ["data block: " + p for p in json_problems(data.group(1))]
     for (tag, attrs) in parser.tags:
         for name, value in attrs:
             if name.startswith("on") or value and "javascript:" in value.lower():

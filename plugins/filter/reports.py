@@ -26,4 +26,5 @@ class FilterModule:
             "communication_diagram": as_filter(_reports.diagram_dot, "communication_diagram"),
             "zone_diagram": as_filter(_reports.zone_diagram_dot, "zone_diagram"),
             "diagrams": as_filter(_reports.diagrams, "diagrams"),
+            "zone_colours": as_filter(_reports.zone_colours, "zone_colours"),
         }

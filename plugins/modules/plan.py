@@ -43,13 +43,22 @@ options:
       - Defaults to the variable C(voiceops_catalog_extra).
     type: list
     elements: dict
+  catalog_dir:
+    description:
+      - An absolute folder whose C(*.yml) catalog files replace the built-in catalog (C(catalog/)
+        of the collection), for example the C(catalog/) of another checkout of the collection.
+      - C(playbooks/catalog_diff.yml) plans the same inventory with a base catalog and with the
+        built-in one to show what a catalog change does (C(docs/reports.md)).
+      - Defaults to the built-in catalog. O(catalog_paths) and O(catalog_extra) are added to either.
+    type: path
   output_dir:
     description:
       - Also write the plan's files into this folder, the ones C(playbooks/plan.yml) writes
         (see C(docs/reports.md)) - C(plan.json), C(flows.md), C(edge/<edge>.nft) and
         C(edge/<edge>.json) per edge firewall, C(windows/<host>.json) and C(windows/<host>.md)
         per Windows host, C(matrix.md), C(matrix.csv), C(matrix.html), C(findings.json),
-        C(findings.xml), and with O(diagrams) the diagram sources C(diagrams/estate.dot),
+        C(findings.xml), C(explorer.html) (a page to explore the plan in a browser), and with
+        O(diagrams) the diagram sources C(diagrams/estate.dot),
         C(diagrams/product-<product>.dot) and C(diagrams/view-<component>.dot) (drawing them to
         SVG is left to C(dot)).
       - The apply inputs, C(apply/<host>.json) per host a target enforces on and C(apply/_plan.json),
@@ -112,6 +121,8 @@ notes:
     anything is planned (C(docs/security.md)); a C(voiceops_*) variable the collection does not know
     gives a warning with the closest known name.
   - The security lint reads C(voiceops_lint_accept) and C(voiceops_lint_fail_on) from the same place.
+  - Local rules (one-off flows with an owner and an expiry date) come from C(voiceops_local_rules); the expiry checks use
+    the controller's UTC date or C(voiceops_today) (C(docs/inventory.md), C(docs/lint.md)).
 attributes:
   check_mode:
     support: full
@@ -201,7 +212,8 @@ findings:
 lint:
   description: >-
     C(fail_on) (the gate from C(voiceops_lint_fail_on), default C(high)) and C(blocking), the
-    unaccepted findings at or above it. The plan does not fail on them; the playbook decides.
+    unaccepted findings at or above it, and every expired local rule or acceptance (VO202, whatever the gate).
+    The plan does not fail on them; the playbook decides.
   returned: success
   type: dict
 output_dir:

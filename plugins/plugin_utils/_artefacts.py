@@ -54,6 +54,7 @@ from typing import Any
 
 from . import _apply
 from ._errors import VoiceopsError
+from ._explorer import explorer_html
 from ._gc import gc_paused
 from ._json import nice_json, plan_json
 from ._lint import junit
@@ -89,6 +90,7 @@ OUTPUTS = (
     ("diagrams/estate.dot", "the estate by zone (Graphviz source)"),
     ("diagrams/product-<product>.dot", "one diagram per catalog product"),
     ("diagrams/view-<component>.dot", "one diagram per component view (diagram_views)"),
+    ("explorer.html", "an interactive page to explore the plan: matrix, flows, hosts, edges, search"),
 )
 
 
@@ -131,6 +133,7 @@ def _render(plan: Plan, findings: list[Finding], fail_on: str | None,
     if with_diagrams:
         for diagram in diagrams(plan, views):
             files["diagrams/%s.dot" % diagram["name"]] = diagram["dot"]
+    files["explorer.html"] = explorer_html(plan, findings, files, matrix)  # last: it links to the other files
     return files
 
 

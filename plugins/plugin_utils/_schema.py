@@ -19,6 +19,7 @@ each pattern allows, and why, is in ``docs/security.md``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -137,6 +138,20 @@ def port_spec(value: Any, path: str, problems: Problems) -> Any:
             problems.add(ipath, item, "a port (1-65535), a range like 10000-20000, or a list of them")
             return INVALID
     return list(value) if isinstance(value, list) else value
+
+
+def whole_number(low: int, high: int) -> Spec:
+    """An integer from ``low`` to ``high`` (not a bool; a string of digits is taken too)."""
+
+    def check(value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, str) and value.isdigit() and value.isascii():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return int(value)
+        problems.add(path, value, "a whole number from %d to %d" % (low, high))
+        return INVALID
+
+    return check
 
 
 def passthrough(value: Any, _path: str, _problems: Problems) -> Any:
@@ -355,8 +370,49 @@ _route = record({"from": zone_name, "to": zone_name,
                  "through": nullable(list_of(instance_name, "a list of edge names", one_or_list=True), [])},
                 "a route is a mapping with from, to, via (the zones between) and through (the edges)",
                 required=("from", "to"))
-_lint_accept = record({"id": any_string, "flow": text(), "subject": text(), "reason": text()},
-                      "a mapping with id, flow or subject, and reason")
+# Local rules (voiceops_local_rules, docs/inventory.md "Local rules"): who asked for a one-off flow,
+# why, and until when. The text reaches plan.json, flows.md, Windows rule descriptions and reports,
+# so it is a narrow ASCII set: no quote, backslash, '<', '>', '|', '{', '}', '$' or '%'.
+LOCAL_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}")
+LOCAL_TICKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._#/:+-]{0,63}")
+LOCAL_REASON = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,.;:_@#/()+-]{0,199}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value: Any, path: str, problems: Problems) -> Any:
+    """A calendar date, ``YYYY-MM-DD`` (YAML reads an unquoted one as a date: taken too); its ISO text."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    problems.add(path, value, "a date YYYY-MM-DD (for example 2027-03-31)")
+    return INVALID
+
+
+local_owner = name(LOCAL_OWNER, "an owner is letters, digits, space, '.', '_', '@', '+' and '-', at most 64 characters")
+local_ticket = name(LOCAL_TICKET, "a ticket is letters, digits, '.', '_', '#', '/', ':', '+' and '-', at most 64 characters")
+local_reason = name(LOCAL_REASON, "a reason is one line of letters, digits, space and , . ; : _ @ # / ( ) + -, "
+                                  "at most 200 characters (no quotes)")
+_local_rule = record({
+    "name": catalog_name, "from": instance_name, "to": instance_name,
+    "protocol": choice(PROTOCOLS), "ports": port_spec,
+    "owner": local_owner, "reason": local_reason, "ticket": local_ticket, "expires": iso_date,
+}, "a local rule is a mapping with name, from, to, protocol, ports, owner, and reason or ticket",
+    required=("name", "from", "to", "protocol", "owner"))
+_lint_accept = record({"id": any_string, "flow": text(), "subject": text(), "reason": text(),
+                       "owner": local_owner, "expires": iso_date},
+                      "a mapping with id, flow or subject, and reason (and owner, expires)")
+# voiceops_edge_fqdn_ends on an edge: how it matches an end known only by name (docs/edge.md "Ends known only by name").
+EDGE_FQDN_ENDS = ("name", "zone")
+# voiceops_edge_log_drops on an edge: log what its default deny drops, at most this often.
+LOG_RATE = re.compile(r"[1-9][0-9]{0,5}/(?:second|minute|hour|day)")
+_log_drops = record({"rate": name(LOG_RATE, "a rate is a count per second, minute, hour or day (10/minute)"),
+                     "burst": whole_number(1, 10000)}, "a mapping with rate and burst (for example {rate: 10/minute, burst: 5})")
 
 GLOBAL_VARS: dict[str, Spec] = {
     "voiceops_zones": mapping_of(zone_name, nullable(ZONE, {}), "a mapping of zone name to its networks is required"),
@@ -368,6 +424,8 @@ GLOBAL_VARS: dict[str, Spec] = {
     "voiceops_lint_accept": nullable(list_of(_lint_accept, "a list of {id, flow or subject, reason}"), []),
     "voiceops_lint_fail_on": nullable(any_string, "high"),
     "voiceops_routes": nullable(list_of(_route, "a list of routes {from: zone, to: zone, via: [zones]}"), []),
+    "voiceops_local_rules": nullable(list_of(_local_rule, "a list of local rules {name, from, to, protocol, ports, owner, reason or ticket}"), []),
+    "voiceops_today": nullable(iso_date),
 }
 
 HOST_VARS: dict[str, Spec] = {
@@ -381,6 +439,9 @@ HOST_VARS: dict[str, Spec] = {
                              "a mapping of zone name to interface(s)")),
     ], "a list of zone names or a mapping of zone name to interface(s)"),
     "voiceops_edge_passthrough": nullable(list_of(passthrough_name, "an interface name or a list of them", one_or_list=True), []),
+    "voiceops_edge_log_drops": nullable(either([(bool, boolean), (Mapping, _log_drops)],
+                                               "true, false, or {rate: 10/minute, burst: 5}"), False),
+    "voiceops_edge_fqdn_ends": nullable(choice(EDGE_FQDN_ENDS, "name: sets filled from DNS on the edge; zone: the end's whole zone"), "name"),
     "ansible_host": any_string,
     "ansible_port": port_spec,
     "ansible_winrm_port": port_spec,
@@ -395,8 +456,15 @@ ROLE_VARS: dict[str, Spec] = {
     "windows_firewall_group": rule_group,
     "windows_firewall_profiles": list_of(choice(WINDOWS_PROFILES), "a list of firewall profiles", one_or_list=True),
     "windows_firewall_outbound_default": choice(("allow", "block")),
-    "windows_firewall_fqdn_remote": choice(("any", "skip")),
+    "windows_firewall_fqdn_remote": choice(("any", "skip", "resolve")),
     "windows_firewall_program_paths": nullable(program_paths_spec, {}),
+}
+
+# The edge_firewall role's variables that reach a file on the edge (what shapes its table is in the plan).
+# A systemd time span (systemd.time(7)) as the DNS refresh timer takes it: 5min, 1h 30min, 90s.
+REFRESH_SPAN = re.compile(r"(?:[1-9][0-9]{0,5}(?:ms|s|sec|m|min|h|hr|d|w)(?: [1-9][0-9]{0,5}(?:ms|s|sec|m|min|h|hr|d|w)){0,3})?")
+EDGE_ROLE_VARS: dict[str, Spec] = {
+    "edge_firewall_dns_refresh": name(REFRESH_SPAN, "a systemd time span such as 5min or 1h, or empty for no timer"),
 }
 
 _cite = record({"doc": document_name, "section": text(required=True), "via": text()},
@@ -405,8 +473,10 @@ _parameter = record({"kind": choice(PARAM_KINDS), "default": nullable(port_spec)
                      "description": text(), "cite": _cite}, "a parameter is a mapping")
 _feature = record({"default": boolean, "description": text()}, "a feature is a mapping (default, description)")
 # A security fact the lint can check (docs/lint.md): which rule, and the catalog names it concerns.
-LINT_CHECKS = ("VO102", "VO103", "VO104")
+LINT_CHECKS = ("VO102", "VO103", "VO104", "VO109")
 _check = record({"rule": choice(LINT_CHECKS), "only_from": list_of(catalog_name, "a list of component names"),
+                 "not_in_zone_with": list_of(catalog_name, "a list of component names"),
+                 "instead": list_of(catalog_name, "a list of component names"),
                  "feature": catalog_name, "with": list_of(catalog_name, "a list of component names"),
                  "entry": entry_id, "needs_feature": catalog_name, "end": choice(SIDES)},
                 "a check is a mapping with rule and what it concerns", required=("rule",))
@@ -430,13 +500,16 @@ ENTRY = record({
                     "a port, a range, a list of them, or {param: name}"),
     "service": text(required=True), "purpose": text(required=True), "program": program_name,
     "feature": catalog_name, "feature_on": choice(SIDES), "param_on": choice(SIDES),
+    "unless_feature": catalog_name, "unless_feature_on": choice(SIDES),
     "transport": choice(TRANSPORTS), "tls_alternative": entry_id, "replies_only": boolean,
     "condition": text(), "cite": _cite,
     "icmp_types": nullable(list_of(choice(ICMP_TYPES), "a list of ICMP message types", one_or_list=True), []),
 }, "an entry is a mapping with an 'id'", required=("id", "from", "to", "protocol", "service", "purpose", "cite"))
 CATALOG_FILE = record({
     "product": record({"id": catalog_name, "title": text()}, "a mapping with id and title", required=("id",)),
-    "documents": nullable(list_of(record({"file": document_name, "title": text()}, "a document is a mapping with file and title",
+    # version: the document's date or version as the vendor states it, or "unstated" (docs/catalog.md)
+    "documents": nullable(list_of(record({"file": document_name, "title": text(), "version": text(max_len=100, required=True)},
+                                         "a document is a mapping with file, title and version",
                                          required=("file",)), "a list of documents"), []),
     "components": nullable(mapping_of(catalog_name, passthrough, "a mapping of component name to its definition"), {}),
     "flows": nullable(list_of(passthrough, "a list of entries"), []),

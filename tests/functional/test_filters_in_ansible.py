@@ -15,8 +15,8 @@ from test_plan_playbook import ansible_env
 
 PLAN = plan_of(*example_vars())  # built from the inventory, not read back from a golden file
 FILTERS = ("zone_flows", "zone_matrix", "merge_ports", "flow_table", "select_flows", "nft_ruleset", "nft_report",
-           "port_matrix_markdown", "port_matrix_csv", "port_matrix_html", "communication_diagram", "zone_diagram",
-           "diagrams", "lint_junit", "explain", "drift_text", "audit_junit", "audit_drifted", "nft_unlisted_interfaces",
+           "port_matrix_markdown", "port_matrix_csv", "port_matrix_html", "communication_diagram", "zone_diagram", "zone_colours",
+           "diagrams", "lint_junit", "explain", "explain_check", "explain_text", "drift_text", "audit_junit", "audit_drifted", "nft_unlisted_interfaces",
            "plan_diff", "plan_diff_markdown")
 
 

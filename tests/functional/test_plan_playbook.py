@@ -158,7 +158,7 @@ def _broken_inventory(tmp_path: Path, host: str, data: dict) -> Path:
     ("lic01", {"voiceops_components": ["speechexec_licence_server"]},
      "hostvars['lic01'].voiceops_components.speechexec_licence_server: unknown component (did you mean 'speechexec_license_server'?)"),
     ("fs01", {"ansible_host": "192.0.2.9", "voiceops_components": ["file_server"]},
-     "hostvars['fs01'].ansible_host: fs01 is in no zone"),
+     "hostvars['fs01'].ansible_host: fs01 is in none of the networks of voiceops_zones"),
 ])
 def test_bad_input_fails_and_writes_nothing(tmp_path, host, data, message):
     inv = _broken_inventory(tmp_path, host, data)

@@ -178,11 +178,11 @@ def test_profiles_and_bad_settings_are_reported_all_at_once():
     rules = render("fs01", profiles=["domain"])[0]
     assert all(r["profiles"] == ["Domain"] for r in rules)
     with pytest.raises(VoiceopsError) as err:
-        w.render_host(PLAN, "fs01", profiles=["Work"], outbound_default="deny", fqdn_remote="resolve")
+        w.render_host(PLAN, "fs01", profiles=["Work"], outbound_default="deny", fqdn_remote="guess")
     text = "\n".join(err.value.problems)
     assert "windows_firewall_profiles: one of Domain, Private, Public (got 'Work')" in text
     assert "windows_firewall_outbound_default: allow or block (got 'deny')" in text
-    assert "windows_firewall_fqdn_remote: any or skip (got 'resolve')" in text
+    assert "windows_firewall_fqdn_remote: any, skip or resolve (got 'guess')" in text
 
 
 @pytest.mark.parametrize("host,message", [
