@@ -38,10 +38,11 @@ log() {
 # iproute2: network namespaces; openssh-server: test targets; graphviz: `dot` draws the diagrams;
 # with --test also the linter that ansible-test sanity runs on shell scripts, and chromium: the
 # explorer page is tested in a real browser (Playwright drives it and never downloads one);
-# dnsmasq-base: a real DNS server (the binary alone, no system service) for the edge's name sets.
-apt_packages=(nftables sip-tester iproute2 openssh-server graphviz dnsmasq-base)
+# dnsmasq-base: a real DNS server (the binary alone, no system service) for the edge's name sets;
+# systemd: systemd-analyze verifies the DNS refresh units the edge role writes.
+apt_packages=(nftables sip-tester iproute2 openssh-server graphviz)
 if [ "$want_test" = 1 ]; then
-    apt_packages+=(shellcheck chromium)
+    apt_packages+=(shellcheck chromium dnsmasq-base systemd)
 fi
 
 install_debian_packages() {

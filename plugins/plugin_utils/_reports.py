@@ -93,13 +93,17 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
 h1{font-size:22px;margin:0 0 4px}p.sub{color:#5b6775;margin:0 0 16px}
 table.m{border-collapse:collapse;font-size:12px}
 table.m th,table.m td{border:1px solid #d5dbe3;padding:6px 8px;vertical-align:top;text-align:left}
-table.m thead th{background:#22324a;color:#fff;position:sticky;top:0}
-table.m tbody th{background:#eef2f7;white-space:nowrap}
-td.e{background:#fafbfc}td.x{background:#e9f6ec}td.self{background:#f4f4f4}
+table.m thead th{background:#22324a;color:#fff;position:sticky;top:0;z-index:2}
+table.m tbody th{background:#eef2f7;white-space:nowrap;position:sticky;left:0;z-index:1}
+table.m thead th:first-child{left:0;z-index:3}
+td.e{background:#fff}td.x{background:#e9f6ec}
+td.self{background:repeating-linear-gradient(45deg,#e3e7ee 0 6px,#f3f5f8 6px 12px)}
 td.ext{background:#fff4e5}
 .p{display:block;white-space:nowrap}.p b{display:inline-block;min-width:34px;color:#22324a}
 .n{color:#5b6775;font-size:11px;display:block;margin-top:2px}
 .legend span{display:inline-block;padding:2px 8px;margin-right:8px;border:1px solid #d5dbe3}
+.legend .x{background:#e9f6ec}.legend .ext{background:#fff4e5}.legend .e{background:#fff}
+.legend .self{background:repeating-linear-gradient(45deg,#e3e7ee 0 6px,#f3f5f8 6px 12px)}
 """
 
 
@@ -114,9 +118,11 @@ def matrix_html(plan: Any, title: str = "Port matrix", matrix: ZoneMatrix | None
            "<h1>%s</h1>" % html.escape(title),
            "<p class=\"sub\">%s. Rows: source zone; columns: destination zone; destination ports per protocol "
            "(merged). Replies are allowed by connection state and are not listed.</p>" % _count(total, "flow"),
-           "<p class=\"legend\"><span style=\"background:#e9f6ec\">allowed</span>"
-           "<span style=\"background:#fff4e5\">to or from an external zone</span>"
-           "<span style=\"background:#f4f4f4\">inside one zone</span><span>nothing allowed</span></p>",
+           "<p class=\"legend\"><span class=\"x\">allowed</span>"
+           "<span class=\"ext\">to or from an external zone</span>"
+           "<span class=\"self\">inside one zone</span><span class=\"e\">nothing allowed</span></p>",
+           "<p class=\"sub\">A cell merges every flow of its zone pair: it does not mean every host of one zone may reach "
+           "every host of the other. Which hosts, and on whose word: <code>flows.md</code> and <code>explorer.html</code>.</p>",
            "<table class=\"m\"><thead><tr><th>from \\ to</th>"]
     out += ["<th>%s</th>" % html.escape(z) for z in zones]
     out.append("</tr></thead><tbody>")

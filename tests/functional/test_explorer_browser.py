@@ -328,3 +328,23 @@ def test_hostile_text_is_shown_as_text(watched, tmp_path, outcome):
     assert row.inner_text().count(hostile) == 2
     assert page.evaluate("() => window.pwned") is None
     assert page.locator("#panel img, #panel tr b:text-is('bold')").count() == 0
+
+
+def test_the_static_matrix_keeps_its_headers_and_tells_its_legend_apart(watched, site):
+    """matrix.html (no script): the window scrolls, the zone names stay; "inside one zone" and
+    "nothing allowed" no longer share a near-white."""
+    target = watched({"width": 800, "height": 480})
+    page = target.page
+    page.goto((site / "matrix.html").as_uri())
+    row_head = page.locator("table.m tbody tr:nth-child(6) th")
+    col_head = page.locator("table.m thead th:nth-child(5)")
+    before_row, before_col = row_head.bounding_box(), col_head.bounding_box()
+    page.evaluate("() => window.scrollTo(400, 300)")
+    after_row, after_col = row_head.bounding_box(), col_head.bounding_box()
+    assert after_row["x"] <= 1 < before_row["x"], "the row headers scrolled away: %s -> %s" % (before_row, after_row)
+    assert after_col["y"] <= 1 < before_col["y"], "the column headers scrolled away: %s -> %s" % (before_col, after_col)
+    styles = page.evaluate("""() => ['self', 'e'].map(c => {
+        const s = getComputedStyle(document.querySelector('.legend .' + c));
+        return s.backgroundImage + ' ' + s.backgroundColor; })""")
+    assert styles[0] != styles[1] and "gradient" in styles[0], styles
+    shot(page, "matrix-static.png")
