@@ -4,7 +4,8 @@
 """``explorer.html``: one self-contained page to explore the plan in a browser (internal API).
 
 A pure function of the plan, its lint findings and the files the targets rendered (each edge's
-report ``edge/<edge>.json``, each Windows host's rules ``windows/<host>.json``) and of the names
+report ``edge/<edge>.json``, each Windows host's rules ``windows/<host>.json`` with its ``name_ends``,
+how it handles ends known only by name) and of the names
 of the other files of the output folder (the diagrams it links to). The page holds:
 
 - the data, once, as compact JSON in ``<script type="application/json">``: every string once in
@@ -93,7 +94,10 @@ def explorer_data(plan: Plan, findings: list[Finding], files: Mapping[str, str],
 
     An end known only by name (no addresses) is "by name" in a cell when an edge matches it by the
     set it fills from DNS (the report's ``by_name``) and none enforces it as its whole zone (the
-    report's ``zone_wide``); otherwise it counts as any address, like ``0.0.0.0/0``.
+    report's ``zone_wide``). When no edge lists it, the Windows hosts that enforce the flow decide
+    (``windows/<host>.json``'s ``name_ends``): addresses resolved at plan time count as by name,
+    no rule on each of them as neither; otherwise (a Windows rule for any remote address, or nothing
+    that enforces it) it counts as any address, like ``0.0.0.0/0``.
     """
     strings = _Strings()
     zones = sorted(plan.get("zones", {}), key=natural)
@@ -103,6 +107,7 @@ def explorer_data(plan: Plan, findings: list[Finding], files: Mapping[str, str],
     edge_index = {e: i for i, e in enumerate(sorted(plan.get("edges", {})))}
     reports = {e: json.loads(files["edge/%s.json" % e]) for e in edge_index if "edge/%s.json" % e in files}
     named = _named_ends(reports.values())
+    windows_how = _windows_modes(files, host_index, flows)
     kinds: dict[tuple[Any, ...], int] = {}
     enforcers: dict[tuple[int, ...], int] = {}
     flat: list[int] = []
@@ -128,7 +133,8 @@ def explorer_data(plan: Plan, findings: list[Finding], files: Mapping[str, str],
             cell = cells[(flow["src_zone"], flow["dst_zone"])] = [set(), set(), 0, 0]
         cell[0].add(src["name"])
         cell[1].add(dst["name"])
-        ends = [_end_match(any_address[end["name"]], end["addresses"], named.get((flow["id"], side)))
+        ends = [_end_match(any_address[end["name"]], end["addresses"], named.get((flow["id"], side)),
+                           windows_how.get((flow["id"], side), ()))
                 for side, end in (("src", src), ("dst", dst))]
         if "any" in ends:
             cell[2] += 1
@@ -146,7 +152,7 @@ def explorer_data(plan: Plan, findings: list[Finding], files: Mapping[str, str],
         "cells": _cells(plan, flows, matrix, cells, zone_index, strings, finding_rows),
         "findings": finding_rows,
         "edges": [_edge(plan, e, reports.get(e), files, strings, flow_index) for e in edge_index],
-        "windows": _windows(files, strings, host_index, flow_index),
+        "windows": _windows(files, strings, host_index, flows),
         "diagrams": diagram_links(files),
         "warnings": strings.many(plan.get("warnings", [])),
         "summary": [len(flows), len(zones), sum(1 for h in plan.get("instances", {}).values() if h.get("kind") == "host"),
@@ -199,14 +205,24 @@ def _named_ends(reports: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], s
     return out
 
 
-def _end_match(any_address: bool, addresses: list[str], named: str | None) -> str | None:
+def _end_match(any_address: bool, addresses: list[str], named: str | None, windows: Iterable[int] = ()) -> str | None:
     """``any`` for an end that is any address, or known only by name and not matched by name on
-    every edge that enforces it (or on none); ``name`` for one the edges match by name; else None."""
+    every edge that enforces it; ``name`` for one the edges match by name. An end no edge lists
+    goes by how the Windows hosts that enforce the flow handle it (``windows``: their modes,
+    ``_WIN_ANY``, ``_WIN_SKIP``, ``_WIN_RESOLVE``): ``name`` when none admits any address and one
+    allows the addresses resolved at plan time, None when each has no rule for it (the flow
+    is allowed nowhere), ``any`` when one allows any remote address (or in a way this page does
+    not know) or nothing enforces it."""
     if any_address:
         return "any"
     if addresses:
         return None
-    return "name" if named == "name" else "any"
+    if named is not None:
+        return "name" if named == "name" else "any"
+    modes = set(windows)
+    if not modes or not modes <= {_WIN_SKIP, _WIN_RESOLVE}:  # any address, or a mode this page does not know
+        return "any"
+    return "name" if _WIN_RESOLVE in modes else None
 
 
 def _cells(plan: Plan, flows: list[Flow], matrix: Mapping[str, Mapping[str, Mapping[str, Any]]] | None,
@@ -283,11 +299,49 @@ def _name_match(match: Mapping[str, Any] | None, strings: _Strings) -> list[int]
     return [strings(", ".join(match.get("networks", []))), _NONE]
 
 
-def _windows(files: Mapping[str, str], strings: _Strings, host_index: Mapping[str, int],
-             flow_index: Mapping[str, int]) -> list[list[Any]]:
-    """Per Windows host with rules: ``[host, group, [rule], [warnings], rules file]``, a rule being
+_WIN_ANY, _WIN_SKIP, _WIN_RESOLVE = 0, 1, 2
+_WIN_MODES = {"any": _WIN_ANY, "skip": _WIN_SKIP, "resolve": _WIN_RESOLVE}
+
+
+def _host_name_ends(files: Mapping[str, str], host: str, flows: list[Flow],
+                    flow_index: Mapping[str, int]) -> list[tuple[int, int, int, str]]:
+    """``(flow, end (0 source, 1 destination), mode, text)`` per end known only by name that the Windows
+    host ``host`` handles, as its target wrote it into ``windows/<host>.json`` (``name_ends``, from
+    ``_windows.name_ends``): mode ``_WIN_*``, text the addresses resolved at plan time; a mode this page
+    does not know is ``-1`` with the target's own words."""
+    data = json.loads(files.get("windows/%s.json" % host, "{}"))
+    out = []
+    for row in data.get("name_ends", []):
+        if row["flow"] in flow_index:
+            mode = _WIN_MODES.get(row.get("mode"), _NONE)
+            text = ", ".join(row.get("addresses", [])) if mode == _WIN_RESOLVE else ("" if mode != _NONE else row["enforced_as"])
+            index = flow_index[row["flow"]]
+            out.append((index, 1 if flows[index]["src"]["name"] == host else 0, mode, text))
+    return out
+
+
+def _windows_modes(files: Mapping[str, str], host_index: Mapping[str, int], flows: list[Flow]) -> dict[tuple[str, str], list[int]]:
+    """(flow id, end) -> the modes of the Windows hosts that handle that end known only by name (a
+    ``resolve`` that found no address has no rule, as ``skip``)."""
+    flow_index = {f["id"]: i for i, f in enumerate(flows)}
+    out: dict[tuple[str, str], list[int]] = {}
+    for name in sorted(files):
+        match = _WINDOWS_RULES.match(name)
+        if not match or match.group(1) not in host_index:
+            continue
+        for flow, side, mode, text in _host_name_ends(files, match.group(1), flows, flow_index):
+            no_rule = mode == _WIN_RESOLVE and not text
+            out.setdefault((flows[flow]["id"], "dst" if side else "src"), []).append(_WIN_SKIP if no_rule else mode)
+    return out
+
+
+def _windows(files: Mapping[str, str], strings: _Strings, host_index: Mapping[str, int], flows: list[Flow]) -> list[list[Any]]:
+    """Per Windows host with rules: ``[host, group, [rule], [warnings], rules file, [name end]]``, a rule being
     ``[display name, direction (0 in, 1 out), protocol, local ports, remote ports, remote addresses,
-    local addresses, program, [flows], icmp types]``."""
+    local addresses, program, [flows], icmp types]``, a name end ``[flow, end (0 source, 1 destination),
+    mode (0 any address, 1 skipped: no rule, 2 resolved at plan time; -1 unknown), addresses resolved
+    or the text of an unknown mode]`` (``windows/<host>.json``'s ``name_ends``, as the target rendered it)."""
+    flow_index = {f["id"]: i for i, f in enumerate(flows)}
     out = []
     for name in sorted(files):
         match = _WINDOWS_RULES.match(name)
@@ -300,9 +354,12 @@ def _windows(files: Mapping[str, str], strings: _Strings, host_index: Mapping[st
                   strings(r["program"]), [flow_index[f] for f in rule_flows(r) if f in flow_index],
                   strings(", ".join(r["icmp_type"])) if r.get("icmp_type") else _NONE]
                  for r in data.get("rules", [])]
-        markdown = "windows/%s.md" % match.group(1)
-        out.append([host_index[match.group(1)], strings(data.get("group")), rules, strings.many(data.get("warnings", [])),
-                    strings(markdown) if markdown in files else _NONE])
+        host = match.group(1)
+        markdown = "windows/%s.md" % host
+        name_ends = [[flow, side, mode, strings(text) if text else _NONE]
+                     for flow, side, mode, text in _host_name_ends(files, host, flows, flow_index)]
+        out.append([host_index[host], strings(data.get("group")), rules, strings.many(data.get("warnings", [])),
+                    strings(markdown) if markdown in files else _NONE, name_ends])
     return out
 
 
@@ -401,6 +458,7 @@ table.m.compact .sev{display:none}
 .how{display:block;font-size:11px}
 .how-name{color:#0d5e56}
 .how-any{color:#9b1c1c}
+.how-skip{color:#555}
 .tag-any{background:#fde8e8;color:#9b1c1c;border-color:#e08a8a}
 .tag-out{background:#eef2f7;color:#3c4756;border-color:#b5c0ce}
 #panel{position:fixed;top:0;right:0;bottom:0;width:min(1040px,78vw);background:#fff;box-shadow:-4px 0 18px rgba(20,30,50,.25);overflow:auto;
@@ -485,13 +543,24 @@ for (let i = 0; i < NF; i++) {
 D.findings.forEach((f, i) => { if (f[6] >= 0) push(findingsOfFlow, f[6], i); });
 const windowsOf = new Map(D.windows.map(w => [w[0], w]));
 const edgeOf = new Map(D.edges.map((e, i) => [str(e[0]), i]));
-// how each edge matches an end known only by name: (2 * flow + 0 source, 1 destination) -> [[any address?, text]]
+// how each edge and Windows host matches an end known only by name:
+// (2 * flow + 0 source, 1 destination) -> [[class, text, an edge's?]]
 const endHow = new Map();
 D.edges.forEach(e => {
   const edge = str(e[0]), side = x => 2 * x[0] + (str(x[1]) === "dst" ? 1 : 0);
   for (const b of e[9]) if (b[0] >= 0) push(endHow, side(b),
-    [0, "matched by the addresses " + str(b[2]) + " resolves to on " + edge + " (set " + b[4].map(str).join(", ") + ")"]);
-  for (const z of e[4]) if (z[0] >= 0) push(endHow, side(z), [1, "any address of " + str(z[3]) + " on " + edge]);
+    ["how-name", "matched by the addresses " + str(b[2]) + " resolves to on " + edge + " (set " + b[4].map(str).join(", ") + ")", 1]);
+  for (const z of e[4]) if (z[0] >= 0) push(endHow, side(z), ["how-any", "any address of " + str(z[3]) + " on " + edge, 1]);
+});
+// a Windows host: as its windows_firewall_fqdn_remote made the target render it (windows/<host>.json, name_ends)
+D.windows.forEach(w => {
+  const on = " on " + hostName(w[0]);
+  for (const [f, side, mode, text] of w[5]) push(endHow, 2 * f + side,
+    mode === 0 ? ["how-any", "any remote address" + on + " (name not enforced)", 0] :
+    mode === 1 ? ["how-skip", "no rule" + on + " (skipped)", 0] :
+    mode === 2 ? (text >= 0 ? ["how-name", "resolved at plan time" + on + ": " + str(text), 0] :
+      ["how-skip", "resolved at plan time" + on + ": no address, no rule", 0]) :
+    ["how-skip", "on " + hostName(w[0]) + ": " + str(text), 0]);
 });
 const findingsOfHost = new Map();
 D.findings.forEach((f, i) => { if (f[6] < 0) { const n = str(f[4]); (findingsOfHost.get(n) || findingsOfHost.set(n, []).get(n)).push(i); } });
@@ -506,11 +575,11 @@ function endCell(hi, comp, i, side) {
   const h = host(hi), td = el("td");
   td.append(el("a", {class: "h", onclick: () => openHost(hi)}, hostName(hi)), " ", el("span", {class: "note"}, str(comp)));
   if (nameOnly(h)) {
-    td.append(el("span", {class: "tag tag-name", title: "Known only by name: below, how each edge that enforces the flow matches it"},
+    td.append(el("span", {class: "tag tag-name", title: "Known only by name: below, how each edge and Windows host that enforces the flow matches it"},
       "name only" + (h[4] >= 0 ? ": " + str(h[4]) : "")));
     const how = endHow.get(2 * i + side) || [];
-    for (const [any, text] of how) td.append(el("span", {class: "how " + (any ? "how-any" : "how-name")}, text));
-    if (!how.length) td.append(el("span", {class: "how how-any"}, "no edge matches it by name"));
+    if (!how.some(x => x[2])) td.append(el("span", {class: "how " + (how.length ? "how-skip" : "how-any")}, "no edge matches it by name"));
+    for (const [cls, text] of how) td.append(el("span", {class: "how " + cls}, text));
   } else if (isAny(h)) td.append(el("span", {class: "tag tag-any", title: "This end is any address"}, "any address"));
   if (h[3].length) td.append(el("span", {class: "addr"}, h[3].slice(0, 4).map(str).join(", ") + (h[3].length > 4 ? " +" + (h[3].length - 4) + " more" : "")));
   td.append(el("span", {class: "addr"}, "zone " + zoneName(h[2])));
@@ -677,9 +746,11 @@ function matrixView() {
   toggle.title = "compact: the number of flows per cell (hover for hosts and ports); detailed: hosts and ports too";
   wrap.append(el("div", {class: "legend"}, toggle,
     el("span", null, el("i", {style: "background:#d4e6fb"}), "flows"),
-    el("span", {title: "An end known only by name (an fqdn), matched by the addresses it resolves to on the edge"},
+    el("span", {title: "An end known only by name (an fqdn), matched by the addresses it resolves to on the edge " +
+      "(or, where no edge matches it, on the Windows hosts that enforce it, at plan time)"},
       el("i", {style: "background:repeating-linear-gradient(45deg,#a9dcd5 0 3px,#e2f4f1 3px 9px)"}), "@ by name (DNS set)"),
-    el("span", {title: "An end that is 0.0.0.0/0 or ::/0, or a name that an edge enforces as its whole zone (or none matches by name)"},
+    el("span", {title: "An end that is 0.0.0.0/0 or ::/0, or a name that an edge enforces as its whole zone, or that no edge matches " +
+      "by name (unless the Windows hosts that enforce it resolve it at plan time or give it no rule)"},
       el("i", {style: "background:repeating-linear-gradient(135deg,#ffd49a 0 6px,#ffe7c4 6px 12px)"}), "* any address"),
     el("span", null, el("i", {style: "background:#e4e6ea"}), "inside one zone"),
     el("span", null, el("i", {style: "background:#fff"}), "nothing allowed"),

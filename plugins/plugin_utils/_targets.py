@@ -209,6 +209,8 @@ class WindowsHost:
                 "profiles": _windows.desired_profiles(settings.get("profiles", _windows.PROFILES),
                                                       settings.get("outbound_default", "allow"))}
         named = _windows.name_ends(plan, host, settings.get("outbound_default", "allow"), settings.get("fqdn_remote", "any"), resolved)
+        if named:  # how each remote end known only by name is enforced, for readers such as the explorer
+            data["name_ends"] = named
         return {"windows/%s.json" % host: _json(data),
                 "windows/%s.md" % host: _windows.rules_markdown(host, group, rules, warnings, named)}
 

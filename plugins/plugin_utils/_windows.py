@@ -165,9 +165,10 @@ def _name_end(remote: Mapping[str, Any], flow_id: str, fqdn_remote: str, resolve
 
 
 def name_ends(plan: Plan, host: str, outbound_default: str = "allow", fqdn_remote: str = "any",
-              resolved: Mapping[str, list[str]] | None = None) -> list[dict[str, str]]:
-    """Per flow of ``host`` with a remote end known only by name: how its rule enforces that end
-    (for the review table). ``resolved``: what :func:`render_host` resolved (``resolve``)."""
+              resolved: Mapping[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """Per flow of ``host`` with a remote end known only by name: how its rule enforces that end, as
+    ``mode`` (``any``, ``skip``, ``resolve``) with the ``addresses`` it resolved to, and in words
+    (``enforced_as``, the review table's column). ``resolved``: what :func:`render_host` resolved."""
     rows = []
     for flow in plan.get("flows", []):
         if flow["dst"]["name"] == host:
@@ -179,13 +180,16 @@ def name_ends(plan: Plan, host: str, outbound_default: str = "allow", fqdn_remot
         if remote.get("addresses"):
             continue
         fqdn = remote.get("fqdn") or ""
+        addresses: list[str] = []
         if fqdn_remote == "skip":
-            how = "skipped (no rule)"
+            mode, how = "skip", "skipped (no rule)"
         elif fqdn_remote == "resolve" and fqdn:
-            how = "resolved at plan time: %s" % ", ".join((resolved or {}).get(fqdn, []))
+            addresses = list((resolved or {}).get(fqdn, []))
+            mode, how = "resolve", "resolved at plan time: %s" % ", ".join(addresses)
         else:
-            how = "any address (name %s not enforced)" % (fqdn or remote["name"])
-        rows.append({"flow": flow["id"], "name": remote["name"], "fqdn": fqdn, "enforced_as": how})
+            mode, how = "any", "any address (name %s not enforced)" % (fqdn or remote["name"])
+        rows.append({"flow": flow["id"], "name": remote["name"], "fqdn": fqdn, "mode": mode, "addresses": addresses,
+                     "enforced_as": how})
     return rows
 
 
@@ -378,7 +382,7 @@ def permitting_rule(rules: Iterable[_AnyRule], direction: str, protocol: str, po
 
 
 def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], warnings: list[str],
-                   named: Sequence[Mapping[str, str]] = ()) -> str:
+                   named: Sequence[Mapping[str, Any]] = ()) -> str:
     """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``;
     ``named``: how each remote end known only by name is enforced (:func:`name_ends`)."""
     def cell(values: Any) -> str:

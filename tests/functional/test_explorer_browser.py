@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO
 from example_inventory import example_outcome
@@ -284,6 +285,60 @@ def test_an_edge_that_enforces_names_as_their_zone_and_logs_its_drops(watched, t
     assert "\u201cvoiceops drop <src>><dst> \u201d" in log and "\u201cvoiceops drop-in <zone> \u201d" in log
     assert not panel.locator("#namesets").count()
     assert "Ends known only by name, enforced as any address of their zone (%d)" % len(report.zone_wide) in panel.inner_text()
+
+
+def windows_enforced(fqdn_remote: str):
+    """The example planned and rendered with slive01 blocking outbound traffic (its firewall then
+    enforces its flow to SpeechLive's cloud, known only by name) and the given ``windows_firewall_fqdn_remote``."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
+    from example_inventory import INVENTORY, VIEWS, example_vars
+
+    global_vars: dict = {}
+    for path in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        global_vars.update(yaml.safe_load(path.read_text()) or {})
+    host_vars = example_vars()[1]
+    roles = {h: {k: hv[k] for k in _pipeline.ROLE_VARS if k in hv} for h, hv in host_vars.items()}
+    roles["slive01"].update(windows_firewall_outbound_default="block", windows_firewall_fqdn_remote=fqdn_remote)
+    outcome = _pipeline.run({k: copy.deepcopy(global_vars[k]) for k in _pipeline.GLOBAL_VARS if k in global_vars},
+                            {h: {k: hv[k] for k in _pipeline.HOST_VARS if k in hv} for h, hv in host_vars.items()},
+                            render=True, diagrams=False, views=VIEWS, role_vars=roles)
+    flow = next(f for f in outcome.plan["flows"] if f["src"]["name"] == "slive01" and not f["dst"]["addresses"])
+    assert "slive01" in flow["enforced_by"]
+    return outcome, flow
+
+
+@pytest.mark.parametrize("fqdn_remote, line", [
+    ("any", "any remote address on slive01 (name not enforced)"),
+    ("skip", "no rule on slive01 (skipped)"),
+    ("resolve", "resolved at plan time on slive01: 192.0.2.10, 2001:db8::10")])
+def test_a_windows_host_shows_how_it_enforces_an_end_known_only_by_name(watched, tmp_path, monkeypatch, fqdn_remote, line):
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows
+
+    monkeypatch.setattr(_windows, "resolve_name", lambda fqdn: ["192.0.2.10", "2001:db8::10"])
+    outcome, flow = windows_enforced(fqdn_remote)
+    (tmp_path / "explorer.html").write_text(outcome.files["explorer.html"], encoding="utf-8")
+    page = watched().open(tmp_path / "explorer.html")
+    page.locator("td[data-cell='%s>%s']" % (flow["src_zone"], flow["dst_zone"])).click()
+    row = flow_row(page, flow["id"])
+    assert "enforced by edge01, slive01" in row.inner_text()
+    shown = row.locator("td").nth(1).locator(".how").all_inner_texts()
+    (entry,) = [b for b in json.loads(outcome.files["edge/edge01.json"])["by_name"] if b["flow"] == flow["id"]]
+    assert shown == ["matched by the addresses livebroker.speechexec.com resolves to on edge01 (set %s)" % ", ".join(entry["sets"]), line]
+    colour = row.locator("td").nth(1).locator(".how").nth(1).evaluate("e => getComputedStyle(e).color")
+    assert colour == {"any": "rgb(155, 28, 28)", "skip": "rgb(85, 85, 85)", "resolve": "rgb(13, 94, 86)"}[fqdn_remote]
+    row.scroll_into_view_if_needed()
+    shot(page, "cell-windows-%s.png" % fqdn_remote)
+    # without the edge's report only slive01 enforces the name: the host's mode decides the cell
+    files = {k: v for k, v in outcome.files.items() if not k.startswith("edge/")}
+    (tmp_path / "alone.html").write_text(explorer_html(outcome.plan, outcome.findings, files), encoding="utf-8")
+    page = watched().open(tmp_path / "alone.html")
+    cell = page.locator("td[data-cell='%s>%s']" % (flow["src_zone"], flow["dst_zone"]))
+    assert [f["id"] for f in outcome.plan["flows"] if (f["src_zone"], f["dst_zone"]) == (flow["src_zone"], flow["dst_zone"])] == [flow["id"]]
+    kind = {"any": ("loose", "*"), "skip": ("f", "flow"), "resolve": ("named", "@")}[fqdn_remote]
+    assert kind[0] in cell.get_attribute("class").split() and cell.locator(".cnt").inner_text().endswith(kind[1])
+    cell.click()
+    shown = flow_row(page, flow["id"]).locator("td").nth(1).locator(".how").all_inner_texts()
+    assert shown == ["no edge matches it by name", line]
 
 
 def test_headers_stay_in_view_when_the_matrix_scrolls(watched, site):

@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _explorer, _nft
 
@@ -246,3 +247,109 @@ def test_page_json_is_the_data_one_item_per_line():
     assert len(lines) > len(PLAN["flows"]) + len(data["s"])
     assert "[%d,%d,%d,%d]" % tuple(data["flows"][:4]) == "[" + lines[lines.index('"flows":[') + 1].rstrip(",") + "]"
     assert _explorer.page_json({"a": [], "b": ["</script>"]}) == '{\n"a":[],\n"b":[\n"\\u003c/script\\u003e"\n]\n}'
+
+
+def outcome_with(role_vars: dict) -> object:
+    """The example planned and rendered as ``example_outcome`` does, with some Windows hosts' role
+    variables (``windows_firewall_*``) set: the plan action passes them to the planner and the target."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline
+    from example_inventory import INVENTORY, VIEWS, example_vars
+
+    global_vars: dict = {}
+    for path in sorted((INVENTORY / "group_vars" / "all").glob("*.yml")):
+        global_vars.update(yaml.safe_load(path.read_text()) or {})
+    host_vars = example_vars()[1]
+    roles = {h: {k: hv[k] for k in _pipeline.ROLE_VARS if k in hv} for h, hv in host_vars.items()}
+    for host, extra in role_vars.items():
+        roles[host].update(extra)
+    return _pipeline.run({k: copy.deepcopy(global_vars[k]) for k in _pipeline.GLOBAL_VARS if k in global_vars},
+                         {h: {k: hv[k] for k in _pipeline.HOST_VARS if k in hv} for h, hv in host_vars.items()},
+                         render=True, diagrams=False, views=VIEWS, role_vars=roles)
+
+
+def slive_outbound(fqdn_remote: str):
+    """slive01 blocking outbound traffic, so that its own firewall enforces its flow to SpeechLive's
+    cloud, an end known only by name: the outcome, that flow, and the page's data."""
+    outcome = outcome_with({"slive01": {"windows_firewall_outbound_default": "block", "windows_firewall_fqdn_remote": fqdn_remote}})
+    flow = next(f for f in outcome.plan["flows"] if f["src"]["name"] == "slive01" and not f["dst"]["addresses"])
+    assert flow["dst"]["fqdn"] == "livebroker.speechexec.com" and "slive01" in flow["enforced_by"]
+    return outcome, flow, data_of(outcome.files["explorer.html"])
+
+
+def windows_name_ends(data: dict, host: str) -> list:
+    hosts = [s(data, h[0]) for h in data["hosts"]]
+    (entry,) = [w for w in data["windows"] if hosts[w[0]] == host]
+    return entry[5]
+
+
+def test_the_example_has_no_windows_host_that_enforces_a_name():
+    data = data_of(FILES["explorer.html"])
+    assert all(w[5] == [] for w in data["windows"]) and len(data["windows"]) == 12
+    assert not any("## Ends known only by name" in text for name, text in FILES.items() if name.startswith("windows/"))
+
+
+@pytest.mark.parametrize("fqdn_remote, mode, addresses", [("any", 0, None), ("skip", 1, None),
+                                                          ("resolve", 2, "192.0.2.10, 2001:db8::10")])
+def test_a_windows_host_that_enforces_an_end_known_only_by_name_shows_its_fqdn_remote(monkeypatch, fqdn_remote, mode, addresses):
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows
+
+    asked = []
+    monkeypatch.setattr(_windows, "resolve_name", lambda fqdn: asked.append(fqdn) or ["192.0.2.10", "2001:db8::10"])
+    outcome, flow, data = slive_outbound(fqdn_remote)
+    ids = [f["id"] for f in outcome.plan["flows"]]
+    assert asked == (["livebroker.speechexec.com"] if fqdn_remote == "resolve" else [])
+    # one row per name end, read from what the target wrote (windows/slive01.json's name_ends)
+    assert [(ids[r[0]], r[1], r[2], s(data, r[3])) for r in windows_name_ends(data, "slive01")] == [(flow["id"], 1, mode, addresses)]
+    written = json.loads(outcome.files["windows/slive01.json"])["name_ends"]
+    assert [(r["flow"], r["mode"]) for r in written] == [(flow["id"], fqdn_remote)]
+    table = outcome.files["windows/slive01.md"].split("## Ends known only by name", 1)[1]  # the review table says the same
+    assert {"any": "any address (name livebroker.speechexec.com not enforced)", "skip": "skipped (no rule)",
+            "resolve": "resolved at plan time: 192.0.2.10, 2001:db8::10"}[fqdn_remote] in table
+    rules = json.loads(outcome.files["windows/slive01.json"])["rules"]
+    carried = [r["remote_addresses"] for r in rules if flow["id"] in _explorer.rule_flows(r)]
+    assert carried == {"any": [["Any"]], "skip": [], "resolve": [["192.0.2.10", "2001:db8::10"]]}[fqdn_remote]
+    assert all(w[5] == [] for w in data["windows"] if s(data, data["hosts"][w[0]][0]) != "slive01")
+    # the edge matches the name by its DNS set whatever the host does: the cell says by name
+    assert_cells_tell_by_name_from_any_address(outcome.plan, data, outcome.files)
+
+
+@pytest.mark.parametrize("fqdn_remote, cell_any, cell_name", [("any", 1, 0), ("skip", 0, 0), ("resolve", 0, 1)])
+def test_with_no_edge_report_the_windows_host_decides_the_cell(monkeypatch, fqdn_remote, cell_any, cell_name):
+    """Without the edge's report only slive01 enforces the name: any address is orange, addresses resolved
+    at plan time count as by name, no rule as neither (counted against the same page with the host's
+    table taken away, where the end counts as any address: no managed firewall matches it by name)."""
+    from ansible_collections.voiceops.firewall.plugins.plugin_utils import _windows
+
+    monkeypatch.setattr(_windows, "resolve_name", lambda fqdn: ["192.0.2.10"])
+    outcome, flow, _data = slive_outbound(fqdn_remote)
+    files = {k: v for k, v in outcome.files.items() if not k.startswith("edge/")}
+    without = {k: v for k, v in json.loads(outcome.files["windows/slive01.json"]).items() if k != "name_ends"}
+    bare = dict(files, **{"windows/slive01.json": json.dumps(without)})
+    pair = (flow["src_zone"], flow["dst_zone"])
+    cell = cells_of(data_of(_explorer.explorer_html(outcome.plan, outcome.findings, files)))[pair]
+    base = cells_of(data_of(_explorer.explorer_html(outcome.plan, outcome.findings, bare)))[pair]
+    assert (base[5] - cell[5], cell[8] - base[8]) == (1 - cell_any, cell_name)
+
+
+def test_a_windows_mode_the_page_does_not_know_is_shown_in_the_targets_own_words():
+    flows = [{"id": "f1", "src": {"name": "x"}, "dst": {"name": "h"}}, {"id": "f2", "src": {"name": "h"}, "dst": {"name": "z"}},
+             {"id": "f3", "src": {"name": "y"}, "dst": {"name": "h"}}]
+    rows = [{"flow": "f1", "mode": "any", "addresses": [], "enforced_as": "any address (name x.example not enforced)"},
+            {"flow": "f2", "mode": "tomorrow", "addresses": [], "enforced_as": "something new"},
+            {"flow": "f3", "mode": "resolve", "addresses": ["192.0.2.1", "2001:db8::1"], "enforced_as": "resolved at plan time: ..."},
+            {"flow": "gone", "mode": "skip", "addresses": [], "enforced_as": "skipped (no rule)"}]
+    files = {"windows/h.json": json.dumps({"name_ends": rows})}
+    index = {f["id"]: i for i, f in enumerate(flows)}
+    assert _explorer._host_name_ends(files, "h", flows, index) == [
+        (0, 0, 0, ""), (1, 1, -1, "something new"), (2, 0, 2, "192.0.2.1, 2001:db8::1")]
+    assert _explorer._host_name_ends({}, "h", flows, index) == []
+
+
+def test_an_end_no_edge_lists_counts_by_the_windows_modes():
+    match = _explorer._end_match
+    assert match(False, [], None, ()) == "any"  # nothing enforces the name
+    assert match(False, [], None, [0]) == "any" and match(False, [], None, [0, 2]) == "any"
+    assert match(False, [], None, [2, 1]) == "name" and match(False, [], None, [1, 1]) is None
+    assert match(False, [], None, [-1]) == "any"  # a text this page does not know is not taken as narrower
+    assert match(False, [], "name", [0]) == "name" and match(False, [], "zone", [2]) == "any"  # an edge that lists it decides
+    assert match(True, ["0.0.0.0/0"], None, [2]) == "any" and match(False, ["192.0.2.1"], None, [0]) is None
