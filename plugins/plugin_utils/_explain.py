@@ -13,7 +13,9 @@ An end known only by name (an endpoint with ``fqdn`` and no addresses) is that n
 zone: asked by its name (or its endpoint's), a flow to or from it matches; asked by an address, it
 matches only if the name resolves to that address, which the plan cannot know. Such an answer is
 ``permit_if`` with the condition (``only_if``: "203.0.113.77 is an address of acme.telovip.de"),
-as the edge's own verdict is ``unknown`` for the same reason.
+as the edge's own verdict is ``unknown`` for the same reason. Asked by its name, the edge answers
+from the rule that matches the name's set (whatever the name resolves to on the edge), or from
+the element that holds the end's whole zone where the edge enforces it as its zone (``_nft_verdict``).
 """
 
 from __future__ import annotations
@@ -172,7 +174,14 @@ def explain(plan: Plan, src: Any, dst: Any, protocol: Any, port: Any = None) -> 
     # the destination's host firewall
     from ._targets import TARGETS, Packet
 
-    packet = Packet(s, d, protocol, port_no)
+    def on_the_way(end: Mapping[str, Any]) -> Mapping[str, Any]:
+        """An end known only by name, for its enforcement points: with its zone's networks, which an edge
+        that enforces it as its zone (fqdn_ends: zone, a wildcard name) holds in its stead."""
+        if end["address"] is None and end.get("fqdn"):
+            return {**end, "zone_networks": list(plan["zones"][end["zone"]]["networks"])}
+        return end
+
+    packet = Packet(on_the_way(s), on_the_way(d), protocol, port_no)
     topology = topology_from_plan(plan)
     edges = plan.get("edges", {})
 

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO / "tests" / "edge_lab"))
 import probes  # noqa: E402  # pylint: disable=wrong-import-position
 
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline  # noqa: E402
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain  # noqa: E402
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge  # noqa: E402
 
 SCRIPT = REPO / "roles" / "edge_firewall" / "files" / "voiceops-dns-sets"
@@ -132,12 +133,12 @@ class Lab:
         data = json.loads(in_ns(self.ns["edge"], "nft", "-j", "list", "set", "inet", "voiceops", SET).stdout)
         return sorted(e for item in data["nftables"] for e in (item.get("set") or {}).get("elem", []))
 
-    def udp(self, src: str) -> str:
+    def udp(self, src: str, port: int = 9944) -> str:
         listeners = probes.Listeners()
-        listeners.add(self.ns["pbx"], "udp", ipaddress.ip_address(ROUTER), 9944)
+        listeners.add(self.ns["pbx"], "udp", ipaddress.ip_address(ROUTER), port)
         listeners.start()
         try:
-            return probes.send(self.ns["cli"], "udp", ipaddress.ip_address(src), ipaddress.ip_address(ROUTER), 9944)
+            return probes.send(self.ns["cli"], "udp", ipaddress.ip_address(src), ipaddress.ip_address(ROUTER), port)
         finally:
             listeners.close()
 
@@ -216,6 +217,24 @@ def test_the_name_decides_who_passes_and_the_rule_moves_with_dns(lab):
     assert json.loads(failed.stdout)["failed"] == [NAME]
     assert lab.elements() == [SECOND]
     assert lab.udp(SECOND) == "pass"
+
+
+def test_explain_asked_by_the_name_agrees_with_real_packets(lab):
+    """explain's edge verdict for the name itself (its rule permits on 9944, the default deny on
+    9945) against real packets from the address DNS gives the name on the edge."""
+    plan = _plan()
+    text, report = render_edge(plan, "edge")
+    in_ns(lab.ns["edge"], "nft", "-f", "-", stdin=text)
+    lab.config.write_text(json.dumps({"table": "voiceops", "sets": report.as_dict()["name_sets"]}))
+    lab.dns(FIRST)
+    assert lab.refresh().returncode == 0
+    verdicts = {}
+    for port in (9944, 9945):
+        edge = explain(plan, NAME, "vpn_router", "udp", port)["targets"]["edge"]
+        verdicts[port] = edge["verdict"]
+        assert lab.udp(FIRST, port) == {"permit": "pass", "deny": "timeout"}[edge["verdict"]], (port, edge)
+    assert verdicts == {9944: "permit", 9945: "deny"}
+    assert lab.udp(OTHER, 9944) == "timeout", "the rule is the name's, not the zone's"
 
 
 def test_the_refresh_touches_only_its_sets(lab):

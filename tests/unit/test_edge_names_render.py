@@ -21,6 +21,7 @@ from ansible_collections.voiceops.firewall.plugins.module_utils import _nft_tabl
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import NAME_SET, NAME_SET_MAX, name_set
 from ansible_collections.voiceops.firewall.plugins.plugin_utils import _pipeline, _schema, _windows
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._errors import VoiceopsError
+from ansible_collections.voiceops.firewall.plugins.plugin_utils._explain import explain
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft import render_edge
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._nft_verdict import edge_verdict
 from ansible_collections.voiceops.firewall.plugins.plugin_utils._topology import Placement
@@ -230,6 +231,101 @@ def test_explain_says_the_rule_matches_only_the_names_addresses():
     assert other_host["verdict"] == "deny"
 
 
+def _explain_edge(plan, src, dst="vpn_router", port=9944):
+    result = explain(plan, src, dst, "udp", port)
+    return result, result["targets"]["edge"]
+
+
+@pytest.mark.parametrize("src", ["provider", NAME, NAME.upper() + "."])
+@pytest.mark.parametrize("dst, family", [("vpn_router", 4), ("10.10.0.5", 4), ("fd00:10::5", 6)])
+def test_explain_asked_by_the_name_the_names_rule_permits_it(src, dst, family):
+    """The question's end IS the name: the rule of the name's set accepts whatever it resolves to on the edge."""
+    result, edge = _explain_edge(_plan(), src, dst)
+    name = "name_pbx_voiceops_test_%d" % family
+    assert edge["verdict"] == "permit" and result["verdict"] == "permit" and result["enforcement"] == "permit"
+    assert edge["chain"] == "fwd_internet__pbx" and edge["set"] == name and edge["sets"] == [name] and edge["fqdns"] == [NAME]
+    assert edge["flows"] == ["swyx.vpn_in:provider>vpn_router"]
+    assert "the rule accepts whatever addresses %s resolves to on the edge (set %s" % (NAME, name) in edge["why"]
+    rendered = render_edge(_plan(), "edge")[0]
+    assert edge["rule"].startswith("meta l4proto udp %s saddr @%s " % ("ip" if family == 4 else "ip6", name))
+    assert "\t\t%s counter accept" % edge["rule"] in rendered, "the rule named is the table's own"
+
+
+def test_explain_asked_by_the_name_the_way_back_too():
+    result, edge = _explain_edge(_plan(), "vpn_router", NAME)
+    assert result["verdict"] == "permit" and edge["verdict"] == "permit"
+    assert edge["chain"] == "fwd_pbx__internet" and edge["set"] == "name_pbx_voiceops_test_4"
+    assert edge["flows"] == ["swyx.vpn_out:vpn_router>provider"]
+
+
+@pytest.mark.parametrize("port", [9945, 9943, 500])
+def test_explain_by_the_name_on_a_port_it_has_no_rule_for_is_the_default_deny(port):
+    result, edge = _explain_edge(_plan(), NAME, port=port)
+    assert result["verdict"] == "deny" and result["enforcement"] == "deny"
+    assert edge == {"kind": "nftables", "verdict": "deny", "chain": "managed_fwd", "rule": "voiceops default deny between managed zones"}
+
+
+@pytest.mark.parametrize("plan_args, src", [((NAME,), NAME), (("*.voiceops.test",), "provider")])
+@pytest.mark.parametrize("dst, element", [("vpn_router", "0.0.0.0/0 . 10.10.0.5"), ("fd00:10::5", "::/0 . fd00:10::5")])
+def test_explain_by_a_name_the_edge_enforces_as_its_zone_permits_by_the_zones_element(plan_args, src, dst, element):
+    """fqdn_ends: zone (or a wildcard name, which DNS cannot list): the element of the whole zone permits it, as before."""
+    extra = {"voiceops_edge_fqdn_ends": "zone"} if plan_args == (NAME,) else {}
+    plan = _plan(*plan_args, **extra)
+    result, edge = _explain_edge(plan, src, dst)
+    assert result["verdict"] == "permit" and edge["verdict"] == "permit"
+    assert edge["set"].startswith("internet__pbx_udp") and edge["element"] == element and edge["service"] == "svc_udp_9944"
+    assert edge["flows"] == ["swyx.vpn_in:provider>vpn_router"] and "sets" not in edge
+    assert "holds all of zone internet, so whatever %s resolves to there" % plan["instances"]["provider"]["fqdn"] in edge["why"]
+    assert element in render_edge(plan, "edge")[0]
+    assert _explain_edge(plan, src, dst, port=9945)[1]["verdict"] == "deny"
+
+
+def _plan_with(**endpoints):
+    global_vars, host_vars = _vars()
+    global_vars["voiceops_endpoints"].update(endpoints)
+    return _pipeline.run(global_vars, host_vars).plan
+
+
+def test_explain_by_a_name_the_edge_never_heard_of():
+    """A name-only endpoint no flow uses: the plan denies, the edge has no rule for it and denies too;
+    where another end's element holds part of its zone, the edge accepts it only if the name resolves there."""
+    other = {"zone": "internet", "fqdn": "other.voiceops.test", "components": []}
+    result, edge = _explain_edge(_plan_with(other=other), "other.voiceops.test")
+    assert result["verdict"] == "deny" and edge["verdict"] == "deny" and edge["rule"] == "voiceops default deny between managed zones"
+    backup = {"zone": "internet", "addresses": ["203.0.113.0/24"], "components": ["swyx_vpn_endpoint"]}
+    result, edge = _explain_edge(_plan_with(other=other, backup=backup), "other")
+    assert result["verdict"] == "deny"
+    assert edge["verdict"] == "unknown" and edge["element"] == "203.0.113.0/24 . 10.10.0.5"
+    assert edge["flows"] == ["swyx.vpn_in:backup>vpn_router"]
+    assert "holds only part of the zone of other.voiceops.test" in edge["why"]
+    # the name the edge does know still permits by its own rule, the partial element notwithstanding
+    assert _explain_edge(_plan_with(backup=backup), NAME)[1]["set"] == "name_pbx_voiceops_test_4"
+    # and the report alone, asked about a name none of its rules matches
+    report = render_edge(_plan(), "edge")[1].as_dict()
+    place = Placement(edge="edge", kind="forward", src="internet", dst="pbx")
+    stranger = {"address": None, "fqdn": "stranger.voiceops.test", "zone": "internet", "zone_networks": ["0.0.0.0/0", "::/0"]}
+    assert edge_verdict(report, stranger, {"address": "10.10.0.5"}, "udp", 9944, place)["verdict"] == "deny"
+    known = dict(stranger, fqdn=NAME.upper() + ".")
+    assert edge_verdict(report, known, {"address": "10.10.0.5"}, "udp", 9944, place)["verdict"] == "permit"
+
+
+def test_edge_verdict_a_name_in_part_of_a_rules_networks_is_unknown():
+    """A name whose zone the rule's networks only cut (a name in pbx, the rule from 10.10.0.5 to the
+    provider's set): the edge accepts it only if the name resolves to 10.10.0.5; in the rule's whole
+    network, it accepts it."""
+    report = render_edge(_plan(), "edge")[1].as_dict()
+    place = Placement(edge="edge", kind="forward", src="pbx", dst="internet")
+    provider = {"address": None, "fqdn": NAME, "zone": "internet", "zone_networks": ["0.0.0.0/0", "::/0"]}
+    inside = {"address": None, "fqdn": "inside.voiceops.test", "zone": "pbx", "zone_networks": ["10.10.0.0/24", "fd00:10::/64"]}
+    got = edge_verdict(report, inside, provider, "udp", 9944, place)
+    assert got["verdict"] == "unknown" and got["sets"] == ["name_pbx_voiceops_test_4"]
+    assert got["why"] == "the rule holds only part of the zone of inside.voiceops.test, so it accepts the name only if it resolves into that part"
+    exact = dict(inside, zone_networks=["10.10.0.5/32"])
+    assert edge_verdict(report, exact, provider, "udp", 9944, place)["verdict"] == "permit"
+    assert edge_verdict(report, {"address": "10.10.0.5"}, provider, "udp", 9944, place)["set"] == "name_pbx_voiceops_test_4"
+    assert edge_verdict(report, {"address": "10.10.0.6"}, provider, "udp", 9944, place)["verdict"] == "deny"
+
+
 # The refresh script's configuration (the lab test runs it for real)
 
 @pytest.mark.parametrize("config, says", [
@@ -269,7 +365,8 @@ def test_windows_resolve_scopes_the_rule_to_the_addresses_at_plan_time(monkeypat
     assert resolved == {NAME: ["203.0.113.9", "2001:db8::9"]}
     assert "resolved to on the controller at plan time" in warnings[0]
     rows = _windows.name_ends(plan, "vpn_router", fqdn_remote="resolve", resolved=resolved)
-    assert rows == [{"flow": flow["id"], "name": "provider", "fqdn": NAME, "enforced_as": "resolved at plan time: 203.0.113.9, 2001:db8::9"}]
+    assert rows == [{"flow": flow["id"], "name": "provider", "fqdn": NAME, "mode": "resolve", "addresses": ["203.0.113.9", "2001:db8::9"],
+                     "enforced_as": "resolved at plan time: 203.0.113.9, 2001:db8::9"}]
     table = _windows.rules_markdown("vpn_router", "g", rules, warnings, rows)
     assert "## Ends known only by name" in table and "resolved at plan time: 203.0.113.9, 2001:db8::9" in table
 

@@ -132,6 +132,25 @@ def test_asked_by_its_name_a_name_only_end_is_permitted_by_its_flow(src, dst):
     assert explain(PLAN, src, "sip_gw01", "udp", 9944)["verdict"] == "deny", "the name's flows go to the VPN router only"
 
 
+@pytest.mark.parametrize("src, dst, chain, flow", [
+    ("acme.telovip.de", "swyx_vpn01", "fwd_internet__pbx", "swyx.vpn_in:swyx_hosted>swyx_vpn01"),
+    ("swyx_vpn01", "swyx_hosted", "fwd_pbx__internet", "swyx.vpn_out:swyx_vpn01>swyx_hosted"),
+])
+def test_asked_by_its_name_the_edge_answers_from_the_names_rule(src, dst, chain, flow):
+    """The edge agrees with the plan: its rule of the name's set accepts whatever the name resolves to there."""
+    result = explain(PLAN, src, dst, "udp", 9944)
+    edge = result["targets"]["edge01"]
+    assert edge["verdict"] == "permit" and result["enforcement"] == "permit"
+    assert edge["chain"] == chain and edge["set"] == "name_acme_telovip_de_4" and edge["flows"] == [flow]
+    assert "@name_acme_telovip_de_4" in edge["rule"] and "udp dport 9944" in edge["rule"]
+    lines = text(result).splitlines()
+    assert "  edge01 (nftables): permit" in lines
+    assert ("    why: the rule accepts whatever addresses acme.telovip.de resolves to on the edge "
+            "(set name_acme_telovip_de_4, filled from DNS there)") in lines
+    denied = explain(PLAN, src, dst, "udp", 9945)
+    assert denied["verdict"] == "deny" and denied["targets"]["edge01"]["verdict"] == "deny"
+
+
 def test_an_unconditional_flow_makes_a_plain_permit():
     """A flow that holds the address outright wins over one that holds it only through a name."""
     plan = json.loads(json.dumps(PLAN))
