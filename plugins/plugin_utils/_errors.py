@@ -5,6 +5,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def closest(value: object, choices: Iterable[str]) -> str | None:
+    """The choice a misspelt ``value`` most likely meant (for "did you mean"), or None."""
+    close = difflib.get_close_matches(str(value), sorted(choices), n=1)
+    return close[0] if close else None
+
 
 class VoiceopsError(Exception):
     """One or more problems with the catalog or the inventory.

@@ -10,14 +10,13 @@ the value.  The inventory model is described in ``docs/inventory.md``.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._catalog import Catalog
-from ._errors import Problems
+from ._errors import Problems, closest
 from ._gc import gc_paused
 from ._ports import PortError, PortSet, parse_ports
 from ._schema import GLOBAL_VARS, HOST_VARS, INVALID, clean, instance_name
@@ -91,15 +90,15 @@ class Estate:
 
 
 def _suggest(value: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1)
-    return " (did you mean %r?)" % close[0] if close else ""
+    close = closest(value, choices)
+    return " (did you mean %r?)" % close if close else ""
 
 
 def unknown_zone(value: Any, zones: Mapping[str, Any]) -> str:
     """The message for a zone name that ``voiceops_zones`` does not define."""
     known = sorted(zones)
-    close = difflib.get_close_matches(str(value), known, n=1)
-    hint = "did you mean %r? " % close[0] if close else ""
+    close = closest(value, known)
+    hint = "did you mean %r? " % close if close else ""
     return "unknown zone %r (%sknown zones: %s)" % (value, hint, ", ".join(known) or "none")
 
 

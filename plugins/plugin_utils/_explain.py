@@ -20,17 +20,16 @@ the element that holds the end's whole zone where the edge enforces it as its zo
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import Problems, VoiceopsError
+from ._errors import Problems, VoiceopsError, closest
 from ._plan_types import Plan
 from ._ports import PortError, contains, parse_ports, parse_range
+from ._schema import PROTOCOLS
 from ._topology import from_plan as topology_from_plan, hops_of, placements
 
-PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp")
 
 
 def _dns(name: Any) -> str:
@@ -60,9 +59,9 @@ def _resolve(plan: Plan, value: Any, arg: str, problems: Problems) -> dict[str, 
         by_fqdn = sorted(n for n, i in instances.items() if i.get("fqdn") and not i["addresses"] and _dns(i["fqdn"]) == _dns(value))
         if by_fqdn:
             return _named(by_fqdn[0], instances[by_fqdn[0]])
-        close = difflib.get_close_matches(value, sorted(instances), n=1)
+        close = closest(value, instances)
         problems.add(arg, value, "neither a host or endpoint of the plan nor an IP address%s"
-                     % ("; did you mean %s?" % close[0] if close else ""))
+                     % ("; did you mean %s?" % close if close else ""))
         return None
     zone = None
     for zname, zone_data in sorted(plan["zones"].items()):

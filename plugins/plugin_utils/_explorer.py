@@ -28,6 +28,7 @@ from typing import Any
 
 from ._nft import DROP_LOG_IN_PREFIX, DROP_LOG_PREFIX
 from ._plan_types import Finding, Flow, Plan
+from ._schema import PROTO_ORDER
 from ._views import zone_matrix
 from ._windows import rule_flows
 
@@ -36,7 +37,6 @@ _WINDOWS_RULES = re.compile(r"windows/([^/]+)\.json\Z")
 _DIAGRAM = re.compile(r"diagrams/([^/]+)\.(?:dot|svg)\Z")
 _ANY = ("0.0.0.0/0", "::/0")
 _SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-_PROTO_ORDER = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
 _NONE = -1  # an absent string or item
 _DIGITS = re.compile(r"(\d+)")
 
@@ -246,7 +246,7 @@ def _cells(plan: Plan, flows: list[Flow], matrix: Mapping[str, Mapping[str, Mapp
                 continue
             cell = matrix[src][dst]
             ports = "; ".join("%s %s" % (proto, ",".join(ports)) if ports else proto
-                              for proto, ports in sorted(cell["ports"].items(), key=lambda p: (_PROTO_ORDER.get(p[0], 9), p[0])))
+                              for proto, ports in sorted(cell["ports"].items(), key=lambda p: (PROTO_ORDER.get(p[0], 9), p[0])))
             ends = cells.get((src, dst), [set(), set(), 0, 0])
             rows.append([zone_index[src], zone_index[dst], cell["flows"], len(ends[0]), len(ends[1]), ends[2],
                          strings(ports), worst.get((src, dst), _NONE), ends[3]])

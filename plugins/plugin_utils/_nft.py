@@ -58,8 +58,7 @@ from ._nft_sets import BITS, Cidr, _elements, _fmt_cidr, _Item, _nets
 from ._plan_types import (Flow, NftByName, NftElement, NftNameMatch, NftNameRule, NftNameSet, NftNotEnforceable, NftReport,
                           NftZoneWide, Plan)
 from ._ports import PortSet, format_ports, parse_ports, union
-from ._schema import INVALID, clean, fqdn_name, instance_name, interface_name, passthrough_name, table_name, zone_name
-from ._schema import HOST_VARS
+from ._schema import HOST_VARS, INVALID, PROTO_ORDER, clean, fqdn_name, instance_name, interface_name, passthrough_name, table_name, zone_name
 from ._topology import Placement, from_plan as topology_from_plan, hops_of, placements
 
 COMMENT_MAX = 120  # nft allows 128 bytes in an element comment
@@ -119,7 +118,7 @@ Nets = tuple[tuple[int, Cidr], ...]
 
 
 def _end_networks(plan: Plan, flow: Mapping[str, Any], side: str,  # Mapping: keys are computed from side
-                  report: EdgeReport, fqdn_ends: str = "zone") -> Nets | str:
+                  report: EdgeReport, fqdn_ends: str) -> Nets | str:
     """The end's networks; or, for an end known only by a name the edge can resolve (with
     ``fqdn_ends: name``), that name (canonical), whose addresses the edge keeps in its sets."""
     end = flow[side]
@@ -311,15 +310,14 @@ class _NameRules:
         return True
 
     def render(self, report: EdgeReport) -> list[str]:
-        rank = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
         rules = []
-        for key in sorted(self.items, key=lambda k: (rank.get(k[0], 9), k[0], k[1], k[2], k[3] or ("", ""))):
+        for key in sorted(self.items, key=lambda k: (PROTO_ORDER.get(k[0], 9), k[0], k[1], k[2], k[3] or ("", ""))):
             proto, version, src, dst = key
             port_sets, ids = self.items[key]
             fam = ADDR_MATCH[version]
             parts = ["meta l4proto %s" % (L4[proto] if proto in L4 else PORTLESS[(proto, version)]),
                      "%s saddr %s" % (fam, _match_text(src))]
-            entry: NftNameRule = {"chain": self.chain, "protocol": proto, "version": version,
+            entry: NftNameRule = {"chain": self.chain, "protocol": proto, "version": version,  # type: ignore[typeddict-item]  # "rule" below
                                   "src": _report_match(src, self.fqdns), "flows": sorted(ids)}
             if dst is not None:
                 parts.append("%s daddr %s" % (fam, _match_text(dst)))
@@ -328,6 +326,7 @@ class _NameRules:
                 spec = format_ports(port_sets[0] if len(port_sets) == 1 else union(*port_sets))
                 parts.append("%s dport %s" % (L4[proto], spec[0] if len(spec) == 1 else "{ %s }" % ", ".join(spec)))
                 entry["ports"] = spec
+            entry["rule"] = " ".join(parts)
             parts.append('counter accept comment "%s"' % _compact_ids(ids))
             rules.append(" ".join(parts))
             report.name_rules.append(entry)
@@ -407,8 +406,7 @@ def _add_flow(builders: dict[tuple[str, int], _SetBuilder], prefix: str, flow: F
 
 
 def _order(builders: dict[tuple[str, int], _SetBuilder]) -> list[_SetBuilder]:
-    rank = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
-    return [builders[k] for k in sorted(builders, key=lambda k: (rank.get(k[0], 9), k[0], k[1]))]
+    return [builders[k] for k in sorted(builders, key=lambda k: (PROTO_ORDER.get(k[0], 9), k[0], k[1]))]
 
 
 def _service_lines(services: Mapping[str, tuple[str, PortSet]], report: EdgeReport) -> list[str]:
@@ -457,11 +455,13 @@ def _drop_log(plan: Plan, edge: str, zones: Mapping[str, list[str]], filter_inpu
     problems.raise_if_any()
     rate, burst = checked["rate"], checked["burst"]
     chains: list[str] = []
+    log_rules = 0  # one per log chain
     decl: list[str] = []
     fwd_elements = []
     for sz, dz in ((a, b) for a in sorted(zones) for b in sorted(zones) if a != b):
         chain = "dlog_%s__%s" % (sz, dz)
         chains += _log_chain(chain, DROP_LOG_PREFIX % (sz, dz), rate, burst)
+        log_rules += 1
         fwd_elements += ['"%s" . "%s" : jump %s' % (i, o, chain) for i in zones[sz] for o in zones[dz]]
     fwd: list[str] = []
     if fwd_elements:
@@ -475,12 +475,13 @@ def _drop_log(plan: Plan, edge: str, zones: Mapping[str, list[str]], filter_inpu
         for zone in sorted(zones):
             chain = "dlog_in_%s" % zone
             chains += _log_chain(chain, DROP_LOG_IN_PREFIX % zone, rate, burst)
+            log_rules += 1
             in_elements += ['"%s" : jump %s' % (i, chain) for i in zones[zone]]
         decl += _verdict_map("drop_log_in", "ifname", in_elements)
         inp = ["\t\tiifname vmap @drop_log_in"]
         report.sets += 1
         report.elements += len(in_elements)
-    report.rules += len(fwd) + len(inp) + len(chains) // 3  # the vmap rules, and one rule per log chain
+    report.rules += len(fwd) + len(inp) + log_rules  # the vmap rules, and one rule per log chain
     return decl + chains, fwd, inp
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import canonical_name
-from ._nft import ADDR_MATCH, INPUT_PREFIX, L4, PORTLESS, _match_text, _pair_chain, _pair_prefix, _set_name
+from ._nft import INPUT_PREFIX, _pair_chain, _pair_prefix, _set_name
 from ._plan_types import NftElement, NftNameMatch, NftNameRule, NftReport
 from ._ports import contains, parse_ports
 from ._topology import Placement
@@ -76,21 +76,6 @@ def _rule_holds(match: NftNameMatch, who: Mapping[str, Any], version: int) -> in
     return max((_holds(text, who, version) for text in match.get("networks", [])), default=NONE)
 
 
-def _rule_text(rule: NftNameRule) -> str:
-    """The rule's match as the rendered table writes it (before its counter and comment)."""
-    proto, fam = rule["protocol"], ADDR_MATCH[rule["version"]]
-    parts = ["meta l4proto %s" % (L4[proto] if proto in L4 else PORTLESS[(proto, rule["version"])])]
-    for side in ("src", "dst"):
-        if side in rule:
-            match = rule[side]  # "src" or "dst", both keys of NftNameRule
-            what = ("set", match["set"]) if "set" in match else ("nets", tuple(match.get("networks", [])))
-            parts.append("%s %saddr %s" % (fam, side[0], _match_text(what)))
-    if proto in L4 and rule.get("ports"):
-        spec = rule["ports"]
-        parts.append("%s dport %s" % (L4[proto], spec[0] if len(spec) == 1 else "{ %s }" % ", ".join(spec)))
-    return " ".join(parts)
-
-
 def _name_rule(rules: list[NftNameRule], chain: str, protocol: str, ends: list[Mapping[str, Any]], version: int,
                port: int | None) -> dict[str, Any] | None:
     """The verdict of the rules of ``chain`` with a name's set for the packet: ``permit`` by the first
@@ -112,7 +97,7 @@ def _name_rule(rules: list[NftNameRule], chain: str, protocol: str, ends: list[M
         if all(h == ALL for h in held):
             why = "; ".join("the rule accepts whatever addresses %s resolves to on the edge (set %s, filled from DNS there)"
                             % (fqdn, name) for name, fqdn, _w in named)
-            return {"kind": "nftables", "verdict": "permit", "chain": chain, "set": ", ".join(sets), "rule": _rule_text(rule),
+            return {"kind": "nftables", "verdict": "permit", "chain": chain, "set": ", ".join(sets), "rule": rule["rule"],
                     "sets": sets, "fqdns": fqdns, "flows": rule["flows"], "why": why}
         if PART in held:
             why = "the rule holds only part of the zone of %s, so it accepts the name only if it resolves into that part" % (

@@ -11,7 +11,6 @@ the schema (``_schema.py``) before anything is planned or rendered.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from . import _artefacts
 from ._catalog import load_catalog
 from ._estate import build_estate
 from ._lint import apply_accepts, check_accepts, expiry_findings, findings, gate, today
-from ._errors import Problems, VoiceopsError
+from ._errors import Problems, VoiceopsError, closest
 from ._plan_types import Finding, Plan
 from ._planner import SCHEMA_VERSION, plan
 from ._targets import WINDOWS_SETTINGS, windows_defaults, windows_settings
@@ -54,10 +53,10 @@ def unknown_variables(names_by_host: Mapping[str, Iterable[str]]) -> list[str]:
     out = []
     for name in sorted(hosts_of):
         hosts = hosts_of[name]
-        close = difflib.get_close_matches(name, sorted(KNOWN_VARS), n=1)
+        close = closest(name, KNOWN_VARS)
         out.append("%r (on %s%s): not a variable of voiceops.firewall, ignored%s" % (
             name, ", ".join(repr(h) for h in hosts[:5]), " and %d more" % (len(hosts) - 5) if len(hosts) > 5 else "",
-            "; did you mean %s?" % close[0] if close else ""))
+            "; did you mean %s?" % close if close else ""))
     return out
 
 

@@ -258,6 +258,7 @@ class NftNameRule(TypedDict):
     dst: NotRequired[NftNameMatch]  # absent for a rule to the edge itself
     ports: NotRequired[list[str]]  # tcp, udp
     flows: list[str]
+    rule: str  # the rule as the rendered table writes it, without its counter and comment (explain quotes it)
 
 
 class NftNameSet(TypedDict):

@@ -12,12 +12,11 @@ The plan's JSON schema is described in ``docs/plan-schema.md``.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from typing import Any
 
 from ._catalog import Catalog, Entry
-from ._errors import Problems
+from ._errors import Problems, closest
 from ._estate import ComponentConfig, Estate, Instance
 from ._gc import gc_paused
 from ._plan_types import Citation, End, Flow, Hop, Instance as PlanInstance, Plan, SecurityCheck, Summary, Unenforced
@@ -371,8 +370,8 @@ def _local_end(estate: Estate, name: str, path: str, ends: _Ends, problems: Prob
         nets = [str(n) if n.num_addresses != 1 else str(n.network_address) for n in zone.networks]
         return {"name": name, "kind": "zone", "zone": name, "component": LOCAL_PRODUCT, "addresses": nets, "fqdn": None}
     known = sorted(estate.instances) + sorted(estate.zones)
-    close = difflib.get_close_matches(name, known, n=1)
-    problems.add(path, name, "no host, endpoint or zone of that name" + (" (did you mean %r?)" % close[0] if close else ""))
+    close = closest(name, known)
+    problems.add(path, name, "no host, endpoint or zone of that name" + (" (did you mean %r?)" % close if close else ""))
     return None
 
 

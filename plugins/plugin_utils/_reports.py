@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._plan_types import Flow
+from ._schema import PROTO_ORDER
 from ._views import ViewError, flows_of, md_cell, zone_matrix
 
 ZoneMatrix = dict[str, dict[str, dict[str, Any]]]
 
-PROTO_ORDER = {"tcp": 0, "udp": 1, "icmp": 2, "gre": 3, "esp": 4}
 
 
 def _count(number: int, noun: str) -> str:

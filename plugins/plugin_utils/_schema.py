@@ -300,6 +300,7 @@ def clean(spec: Spec, value: Any, path: str, problems: Problems) -> Any:
 PORT_PROTOCOLS = ("tcp", "udp")
 OTHER_PROTOCOLS = ("icmp", "gre", "esp")
 PROTOCOLS = PORT_PROTOCOLS + OTHER_PROTOCOLS
+PROTO_ORDER = {p: i for i, p in enumerate(PROTOCOLS)}  # how every report and rule set sorts protocols
 PLATFORMS = ("windows", "linux", "device", "network", "external", "any")
 PARAM_KINDS = ("port", "ports")
 TRANSPORTS = ("plaintext", "tls", "encrypted")

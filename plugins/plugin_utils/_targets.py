@@ -187,7 +187,8 @@ class WindowsHost:
         return _windows.windows_hosts(plan)
 
     def _rules(self, plan: Plan, host: str, settings: Mapping[str, Any], any_path: bool = False,
-               resolved: dict[str, list[str]] | None = None) -> tuple[list[_windows.Rule], list[str]]:
+               resolved: dict[str, list[str]] | None = None,
+               named: list[dict[str, Any]] | None = None) -> tuple[list[_windows.Rule], list[str]]:
         paths = settings.get("program_paths") or {}
         if any_path:  # a verdict does not depend on where a program is installed
             paths = dict({f["program"]: f["program"] for f in plan.get("flows", []) if f.get("program")}, **paths)
@@ -195,12 +196,12 @@ class WindowsHost:
                                     profiles=settings.get("profiles", _windows.PROFILES),
                                     outbound_default=settings.get("outbound_default", "allow"),
                                     fqdn_remote=settings.get("fqdn_remote", "any"), group=settings.get("group", _windows.GROUP),
-                                    resolved=resolved)
+                                    resolved=resolved, named=named)
 
     def files(self, plan: Plan, host: str, settings: Mapping[str, Any]) -> dict[str, str]:
-        resolved: dict[str, list[str]] = {}  # fqdn_remote: resolve; the review table shows the same answer
+        named: list[dict[str, Any]] = []  # how each end known only by name is enforced, as the rules were rendered
         try:
-            rules, warnings = self._rules(plan, host, settings, resolved=resolved)
+            rules, warnings = self._rules(plan, host, settings, resolved={}, named=named)
         except VoiceopsError as exc:  # its settings are the host's variables: say whose
             raise VoiceopsError(["hostvars[%r].%s" % (host, p) if p.startswith("windows_firewall_") else p
                                  for p in exc.problems]) from exc
@@ -208,7 +209,6 @@ class WindowsHost:
         data = {"host": host, "group": group, "rules": rules, "warnings": warnings,
                 "profiles": _windows.desired_profiles(settings.get("profiles", _windows.PROFILES),
                                                       settings.get("outbound_default", "allow"))}
-        named = _windows.name_ends(plan, host, settings.get("outbound_default", "allow"), settings.get("fqdn_remote", "any"), resolved)
         if named:  # how each remote end known only by name is enforced, for readers such as the explorer
             data["name_ends"] = named
         return {"windows/%s.json" % host: _json(data),

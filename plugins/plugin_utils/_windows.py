@@ -147,11 +147,14 @@ def resolve_name(fqdn: str) -> list[str]:
 
 
 def _name_end(remote: Mapping[str, Any], flow_id: str, fqdn_remote: str, resolved: dict[str, list[str]],
-              problems: Problems) -> tuple[list[str] | None, str]:
-    """A remote end known only by name: the addresses its rule gets (None: no rule), and how that is enforced."""
+              problems: Problems) -> dict[str, Any]:
+    """How the rule of a flow whose remote end is known only by name enforces that end: ``mode``
+    (``any``, ``skip``: no rule, ``resolve``), the ``addresses`` its rule gets, and in words
+    (``enforced_as``, the review table's column and ``name_ends`` of ``windows/<host>.json``)."""
     fqdn = remote.get("fqdn") or ""
+    row: dict[str, Any] = {"flow": flow_id, "name": remote["name"], "fqdn": fqdn}
     if fqdn_remote == "skip":
-        return None, "skipped (no rule; windows_firewall_fqdn_remote: skip)"
+        return dict(row, mode="skip", addresses=[], enforced_as="skipped (no rule)")
     if fqdn_remote == "resolve" and fqdn:
         if fqdn not in resolved:
             try:
@@ -160,43 +163,17 @@ def _name_end(remote: Mapping[str, Any], flow_id: str, fqdn_remote: str, resolve
                 problems.add("windows_firewall_fqdn_remote", "resolve", "%s (%s, flow %s) does not resolve on the controller "
                              "at plan time: %s" % (fqdn, remote["name"], flow_id, exc))
                 resolved[fqdn] = []
-        return list(resolved[fqdn]), "resolved at plan time: %s" % ", ".join(resolved[fqdn])
-    return ["0.0.0.0/0", "::/0"], "any address (name %s not enforced)" % (fqdn or remote["name"])
-
-
-def name_ends(plan: Plan, host: str, outbound_default: str = "allow", fqdn_remote: str = "any",
-              resolved: Mapping[str, list[str]] | None = None) -> list[dict[str, Any]]:
-    """Per flow of ``host`` with a remote end known only by name: how its rule enforces that end, as
-    ``mode`` (``any``, ``skip``, ``resolve``) with the ``addresses`` it resolved to, and in words
-    (``enforced_as``, the review table's column). ``resolved``: what :func:`render_host` resolved."""
-    rows = []
-    for flow in plan.get("flows", []):
-        if flow["dst"]["name"] == host:
-            remote = flow["src"]
-        elif flow["src"]["name"] == host and outbound_default == "block":
-            remote = flow["dst"]
-        else:
-            continue
-        if remote.get("addresses"):
-            continue
-        fqdn = remote.get("fqdn") or ""
-        addresses: list[str] = []
-        if fqdn_remote == "skip":
-            mode, how = "skip", "skipped (no rule)"
-        elif fqdn_remote == "resolve" and fqdn:
-            addresses = list((resolved or {}).get(fqdn, []))
-            mode, how = "resolve", "resolved at plan time: %s" % ", ".join(addresses)
-        else:
-            mode, how = "any", "any address (name %s not enforced)" % (fqdn or remote["name"])
-        rows.append({"flow": flow["id"], "name": remote["name"], "fqdn": fqdn, "mode": mode, "addresses": addresses,
-                     "enforced_as": how})
-    return rows
+        return dict(row, mode="resolve", addresses=list(resolved[fqdn]),
+                    enforced_as="resolved at plan time: %s" % ", ".join(resolved[fqdn]))
+    return dict(row, mode="any", addresses=["0.0.0.0/0", "::/0"],
+                enforced_as="any address (name %s not enforced)" % (fqdn or remote["name"]))
 
 
 def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | None = None,
                 profiles: Iterable[str] = PROFILES, outbound_default: str = "allow", fqdn_remote: str = "any",
                 group: str = GROUP, outbound_essentials: Iterable[str] = (),
-                resolved: dict[str, list[str]] | None = None) -> tuple[list[Rule], list[str]]:
+                resolved: dict[str, list[str]] | None = None,
+                named: list[dict[str, Any]] | None = None) -> tuple[list[Rule], list[str]]:
     """The rules ``host`` should have, sorted by name, and warnings.
 
     Flows to the host become inbound rules scoped to the sources' addresses; flows from the host
@@ -207,7 +184,9 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
 
     A remote end known only by name gets any address (``fqdn_remote: any``), no rule (``skip``),
     or the addresses the name resolves to on the controller now (``resolve``; filled into
-    ``resolved``, name -> addresses): the output then depends on DNS at plan time.
+    ``resolved``, name -> addresses): the output then depends on DNS at plan time. ``named``, when
+    given, receives how each such end is enforced (:func:`_name_end`), for the review table and
+    ``windows/<host>.json``.
     """
     problems = Problems()
     resolved = {} if resolved is None else resolved
@@ -241,23 +220,25 @@ def render_host(plan: Plan, host: str, *, program_paths: Mapping[str, Any] | Non
             continue
         nets = list(remote.get("addresses") or [])
         if not nets:
-            named, how = _name_end(remote, flow["id"], fqdn_remote, resolved, problems)
-            if named is None:
+            end = _name_end(remote, flow["id"], fqdn_remote, resolved, problems)
+            if named is not None:
+                named.append(end)
+            if end["mode"] == "skip":
                 warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
                                 "so this flow gets no rule (windows_firewall_fqdn_remote: skip)"
                                 % (flow["id"], remote["name"], remote.get("fqdn")))
                 continue
-            if how.startswith("resolved"):
+            if end["mode"] == "resolve":
                 warnings.append("%s: %s is given only by name (%s); the rule allows the addresses it resolved to on the "
                                 "controller at plan time (windows_firewall_fqdn_remote: resolve): %s"
-                                % (flow["id"], remote["name"], remote.get("fqdn"), ", ".join(named) or "none"))
-                if not named:
+                                % (flow["id"], remote["name"], remote.get("fqdn"), ", ".join(end["addresses"]) or "none"))
+                if not end["addresses"]:
                     continue
             else:
                 warnings.append("%s: %s is given only by name (%s); Windows Firewall cannot scope a rule to a name, "
                                 "so the rule allows any remote address on these ports"
                                 % (flow["id"], remote["name"], remote.get("fqdn")))
-            nets = named
+            nets = end["addresses"]
         program = flow.get("program") or None
         found = _program_path(program, paths, flow["id"], problems) if program else None
         program_paths_found: list[str | None] = list(found) if found else [None]
@@ -384,7 +365,7 @@ def permitting_rule(rules: Iterable[_AnyRule], direction: str, protocol: str, po
 def rules_markdown(host: str, group: str, rules: Sequence[Mapping[str, Any]], warnings: list[str],
                    named: Sequence[Mapping[str, Any]] = ()) -> str:
     """The rules of one host as a Markdown table, for review beside ``windows/<host>.json``;
-    ``named``: how each remote end known only by name is enforced (:func:`name_ends`)."""
+    ``named``: how each remote end known only by name is enforced (``render_host``'s ``named``)."""
     def cell(values: Any) -> str:
         text = ", ".join(values) if isinstance(values, list) else str(values)
         return text.replace("|", "\\|")

@@ -92,6 +92,8 @@ def base_inputs() -> dict[str, Any]:
             "hxcloud": {"zone": "internet", "fqdn": "cloud.hx.example", "components": ["hx_cloud"]},
         },
         "voiceops_lint_accept": [{"id": "VO107", "subject": "hxcloud", "reason": "The cloud is known only by name"}],
+        "voiceops_local_rules": [{"name": "monitoring", "from": "mgmt", "to": "srv", "protocol": "tcp", "ports": 9100,
+                                  "owner": "Ops team", "ticket": "CHG-1", "reason": "Monitoring probe", "expires": "2099-12-31"}],
         "voiceops_lint_fail_on": "high",
     }
     host_vars = {
@@ -229,6 +231,10 @@ FIELDS = [
           "nft ifname strings in managed_ifs and zone_pairs"),
     Field("endpoint_fqdn", "name", "cloud.hx.example", _setter(lambda d: d["global"]["voiceops_endpoints"]["hxcloud"], "fqdn"),
           ("voiceops_endpoints", "fqdn"), "DOT node label, VO107 message, edge report, plan.json"),
+    Field("local_rule_owner", "name", "Ops team", _setter(lambda d: d["global"]["voiceops_local_rules"][0], "owner"),
+          ("voiceops_local_rules", "owner"), "flows.md citation, nft element comments via the flow, Windows descriptions, explain, gate"),
+    Field("local_rule_ticket", "name", "CHG-1", _setter(lambda d: d["global"]["voiceops_local_rules"][0], "ticket"),
+          ("voiceops_local_rules", "ticket"), "flows.md citation, explain, the gate's message"),
     Field("endpoint_zone_ref", "name", "cli", _setter(lambda d: d["global"]["voiceops_endpoints"]["clients"], "zone"),
           ("voiceops_endpoints", "zone"), "(a reference; unknown)"),
     Field("host_platform", "name", "windows", _setter(lambda d: d["hosts"]["app01"], "voiceops_platform"),

@@ -360,18 +360,22 @@ def test_windows_resolve_scopes_the_rule_to_the_addresses_at_plan_time(monkeypat
 
     monkeypatch.setattr(_windows.socket, "getaddrinfo", fake)
     resolved: dict[str, list[str]] = {}
-    rules, warnings = _windows.render_host(plan, "vpn_router", fqdn_remote="resolve", resolved=resolved)
+    rows: list[dict] = []
+    rules, warnings = _windows.render_host(plan, "vpn_router", fqdn_remote="resolve", resolved=resolved, named=rows)
     assert rules[0]["remote_addresses"] == ["203.0.113.9", "2001:db8::9"]
     assert resolved == {NAME: ["203.0.113.9", "2001:db8::9"]}
     assert "resolved to on the controller at plan time" in warnings[0]
-    rows = _windows.name_ends(plan, "vpn_router", fqdn_remote="resolve", resolved=resolved)
     assert rows == [{"flow": flow["id"], "name": "provider", "fqdn": NAME, "mode": "resolve", "addresses": ["203.0.113.9", "2001:db8::9"],
                      "enforced_as": "resolved at plan time: 203.0.113.9, 2001:db8::9"}]
     table = _windows.rules_markdown("vpn_router", "g", rules, warnings, rows)
     assert "## Ends known only by name" in table and "resolved at plan time: 203.0.113.9, 2001:db8::9" in table
 
-    assert _windows.name_ends(plan, "vpn_router")[0]["enforced_as"] == "any address (name %s not enforced)" % NAME
-    assert _windows.name_ends(plan, "vpn_router", fqdn_remote="skip")[0]["enforced_as"] == "skipped (no rule)"
+    def named(**settings):
+        out: list[dict] = []
+        _windows.render_host(plan, "vpn_router", named=out, **settings)
+        return [(row["mode"], row["addresses"], row["enforced_as"]) for row in out]
+    assert named() == [("any", ["0.0.0.0/0", "::/0"], "any address (name %s not enforced)" % NAME)]
+    assert named(fqdn_remote="skip") == [("skip", [], "skipped (no rule)")]
     assert _windows.render_host(plan, "vpn_router")[0][0]["remote_addresses"] == ["Any"]
 
     def fail(host, *args, **kwargs):
