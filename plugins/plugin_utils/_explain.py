@@ -24,6 +24,8 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.voiceops.firewall.plugins.module_utils._nft_table import canonical_name
+
 from ._errors import Problems, VoiceopsError, closest
 from ._plan_types import Plan
 from ._ports import PortError, contains, parse_ports, parse_range
@@ -31,9 +33,8 @@ from ._schema import PROTOCOLS
 from ._topology import from_plan as topology_from_plan, hops_of, placements
 
 
-
 def _dns(name: Any) -> str:
-    return str(name or "").lower().rstrip(".")
+    return canonical_name(str(name or ""))
 
 
 def _named(name: str, inst: Mapping[str, Any]) -> dict[str, Any]:

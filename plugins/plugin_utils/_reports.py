@@ -24,7 +24,6 @@ from ._views import ViewError, flows_of, md_cell, zone_matrix
 ZoneMatrix = dict[str, dict[str, dict[str, Any]]]
 
 
-
 def _count(number: int, noun: str) -> str:
     return "%d %s%s" % (number, noun, "" if number == 1 else "s")
 
